@@ -1,0 +1,178 @@
+"""The one table of settings, and the loader that fills it.
+
+Precedence, lowest first: the default in :data:`SETTINGS`, the ``[gateway]`` table of the
+consortium TOML file (``--config FILE``), ``LIBGATE_<NAME>`` environment variables, and
+command-line flags (``--db``). Every value is validated here, and an error names the file (or
+variable), the key and the value at fault.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A setting or consortium file entry that cannot be used; the message names the culprit."""
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    kind: type = str
+    check: Callable[[Any], str | None] | None = None   # returns a problem description or None
+
+    @property
+    def env_var(self) -> str:
+        return "LIBGATE_" + self.name.upper()
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else "must be greater than zero"
+
+
+def _port(value: Any) -> str | None:
+    return None if 0 <= value <= 65535 else "must be a TCP port (0-65535)"
+
+
+def _db_url(value: Any) -> str | None:
+    if value.startswith(("sqlite://", "postgresql://", "postgres://", "postgresql+asyncpg://",
+                         "sqlite+aiosqlite://")):
+        return None
+    return "must start with sqlite:/// or postgresql://"
+
+
+def _log_level(value: Any) -> str | None:
+    levels = ("DEBUG", "INFO", "WARNING", "ERROR")
+    return None if value.upper() in levels else f"must be one of {', '.join(levels)}"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("db", "sqlite:///libgate.db",
+            "Database URL: sqlite:///path.db (embedded, default) or postgresql://user@host/db.",
+            check=_db_url),
+    Setting("host", "127.0.0.1", "Address `libgate serve` listens on."),
+    Setting("port", 8080, "Port `libgate serve` listens on.", int, _port),
+    Setting("admin_token", "",
+            "Consortium-admin bearer token for write calls of the HTTP API "
+            "(empty: the HTTP API is read-only)."),
+    Setting("ingest_batch_size", 500,
+            "Records written per transaction during ingest and harvest.", int, _positive),
+    Setting("http_timeout", 60.0,
+            "Seconds before an outgoing HTTP request (MARC URL, OAI-PMH, SRU) times out.",
+            float, _positive),
+    Setting("max_xml_bytes", 64 * 2**20,
+            "Largest XML document accepted from a member or peer, in bytes.", int, _positive),
+    Setting("log_level", "INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.",
+            check=_log_level),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(slots=True)
+class Settings:
+    """Resolved settings; ``sources`` says where each value came from (for `libgate settings`)."""
+
+    values: dict[str, Any]
+    sources: dict[str, str]
+    config_file: Path | None = None
+    members: list[dict[str, Any]] = field(default_factory=list)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def coerce(setting: Setting, raw: Any, where: str) -> Any:
+    """Turn ``raw`` into the setting's type and check it; ``where`` names the origin."""
+    value = raw
+    try:
+        if setting.kind is int:
+            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+                raise ValueError
+            value = int(raw)
+        elif setting.kind is float:
+            if isinstance(raw, bool):
+                raise ValueError
+            value = float(raw)
+        elif setting.kind is str:
+            if not isinstance(raw, str):
+                raise ValueError
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{where}: key {setting.name!r}: expected {setting.kind.__name__}, got {raw!r}"
+        ) from None
+    if setting.check is not None and (problem := setting.check(value)):
+        raise ConfigError(f"{where}: key {setting.name!r}: {problem}, got {raw!r}")
+    return value
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def load_settings(
+    config_file: str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve every setting: defaults < TOML ``[gateway]`` < ``LIBGATE_*`` < ``overrides``."""
+    environ = os.environ if environ is None else environ
+    values = {s.name: s.default for s in SETTINGS}
+    sources = {s.name: "default" for s in SETTINGS}
+    members: list[dict[str, Any]] = []
+    path = Path(config_file) if config_file else None
+    if path is not None:
+        document = read_config_file(path)
+        unknown_tables = set(document) - {"gateway", "members"}
+        if unknown_tables:
+            raise ConfigError(f"{path}: unknown table {sorted(unknown_tables)[0]!r}; "
+                              "expected [gateway] and [[members]]")
+        gateway = document.get("gateway", {})
+        if not isinstance(gateway, dict):
+            raise ConfigError(f"{path}: key 'gateway' must be a table, got {gateway!r}")
+        for key, raw in gateway.items():
+            setting = _BY_NAME.get(key)
+            if setting is None:
+                raise ConfigError(f"{path}: [gateway] unknown key {key!r}; known keys: "
+                                  f"{', '.join(_BY_NAME)}")
+            values[key] = coerce(setting, raw, f"{path} [gateway]")
+            sources[key] = str(path)
+        members = document.get("members", [])
+        if not isinstance(members, list) or not all(isinstance(m, dict) for m in members):
+            raise ConfigError(f"{path}: 'members' must be an array of tables ([[members]])")
+    for setting in SETTINGS:
+        if setting.env_var in environ:
+            values[setting.name] = coerce(setting, environ[setting.env_var], setting.env_var)
+            sources[setting.name] = setting.env_var
+    for key, raw in (overrides or {}).items():
+        if raw is None:
+            continue
+        setting = _BY_NAME[key]
+        values[key] = coerce(setting, raw, f"--{key.replace('_', '-')}")
+        sources[key] = "command line"
+    return Settings(values=values, sources=sources, config_file=path, members=members)
+
+
+def settings_help() -> str:
+    """The settings table as text, for --help epilogs and `libgate settings`."""
+    lines = ["Settings (TOML [gateway] key / environment variable, default):"]
+    for s in SETTINGS:
+        lines.append(f"  {s.name} / {s.env_var} (default {s.default!r})")
+        lines.append(f"      {s.help}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""The LibGate gateway: aiohttp app, domain services, store, scheduler and CLI."""

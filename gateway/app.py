@@ -1,0 +1,67 @@
+"""The aiohttp application: routes, error middleware, and the lifecycle of shared resources."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+
+from config.settings import Settings
+from gateway.catalogue import RecordNotFound
+from gateway.keys import SETTINGS, STORE
+from gateway.registry import RegistryError
+from gateway.store import Store, open_store
+from gateway.views import members as member_views
+from gateway.views import pages, records as record_views
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def json_error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Domain refusals become JSON errors with their status hint; bugs stay 500s."""
+    try:
+        return await handler(request)
+    except RegistryError as exc:
+        return json_error(exc.status_hint, str(exc))
+    except RecordNotFound as exc:
+        return json_error(404, str(exc))
+    except json.JSONDecodeError as exc:
+        return json_error(400, f"request body is not valid JSON: {exc}")
+
+
+def create_app(settings: Settings, store: Store | None = None) -> web.Application:
+    """Build the gateway. With ``store`` given (tests), the app uses it and does not close it."""
+    app = web.Application(middlewares=[errors_middleware], client_max_size=4 * 2**20)
+    app[SETTINGS] = settings
+
+    async def store_lifecycle(app: web.Application) -> AsyncIterator[None]:
+        owned = store is None
+        app[STORE] = store if store is not None else await open_store(settings.db)
+        yield
+        if owned:
+            await app[STORE].close()
+
+    app.cleanup_ctx.append(store_lifecycle)
+    app.add_routes([
+        web.get("/", pages.home),
+        web.get("/health", pages.health),
+        web.get("/api/stats", record_views.get_stats),
+        web.get("/api/members", member_views.list_members),
+        web.post("/api/members", member_views.add_member),
+        web.get("/api/members/{code}", member_views.get_member),
+        web.patch("/api/members/{code}", member_views.update_member),
+        web.delete("/api/members/{code}", member_views.remove_member),
+        web.get("/api/records/{member}/{local_id}", record_views.get_record),
+        web.get("/api/quarantine", record_views.list_quarantine),
+        web.get("/api/runs", record_views.list_runs),
+    ])
+    return app

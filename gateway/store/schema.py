@@ -1,0 +1,131 @@
+"""The store's tables (SQLAlchemy Core). Alembic migrations in gateway/migrations create them.
+
+One schema for SQLite (embedded default) and PostgreSQL (scale-out); dialect differences stay
+behind the types chosen here.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+metadata = sa.MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+})
+
+JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+Timestamp = sa.DateTime(timezone=True)
+
+MEMBER_STATUSES = ("open", "limited", "closed", "digital-only")
+ENDPOINT_TYPES = ("oai-pmh", "marc-file", "sru", "iso18626")
+
+members = sa.Table(
+    "members", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("code", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("contact", sa.Text),
+    sa.Column("status", sa.String(16), nullable=False, server_default="open"),
+    sa.Column("status_reason", sa.Text),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+endpoints = sa.Table(
+    "endpoints", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("member_id", sa.Integer, sa.ForeignKey("members.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("url", sa.Text),
+    sa.Column("path", sa.Text),
+    sa.Column("metadata_prefix", sa.String(64)),
+    sa.Column("set_spec", sa.Text),
+    sa.Column("schedule", sa.String(128)),
+    sa.Column("options", JSONType, nullable=False, default=dict),   # probe results, CQL query...
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+harvest_runs = sa.Table(
+    "harvest_runs", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("member_id", sa.Integer, sa.ForeignKey("members.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("endpoint_id", sa.Integer, sa.ForeignKey("endpoints.id", ondelete="SET NULL")),
+    sa.Column("kind", sa.String(16), nullable=False),            # ingest | harvest
+    sa.Column("source", sa.Text),                                # path or redacted URL
+    sa.Column("status", sa.String(16), nullable=False),          # running | succeeded | failed
+    sa.Column("started_at", Timestamp, nullable=False),
+    sa.Column("finished_at", Timestamp),
+    sa.Column("records_read", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("added", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("updated", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("unchanged", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("deleted", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("quarantined", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("pages", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("retries", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("response_date", sa.String(32)),                   # server clock (OAI-PMH)
+    sa.Column("checkpoint", JSONType),                           # resumption state
+    sa.Column("error", sa.Text),
+)
+
+records = sa.Table(
+    "records", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("member_id", sa.Integer, sa.ForeignKey("members.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("local_id", sa.String(255), nullable=False),
+    sa.Column("source_format", sa.String(16), nullable=False),   # marc21 | oai_dc
+    sa.Column("record_type", sa.String(16), nullable=False),
+    sa.Column("title", sa.Text),
+    sa.Column("year", sa.Integer),
+    sa.Column("format", sa.String(16), nullable=False),
+    sa.Column("content_hash", sa.String(40), nullable=False),
+    sa.Column("normalized", JSONType, nullable=False),
+    sa.Column("raw", sa.LargeBinary, nullable=False),
+    sa.Column("raw_syntax", sa.String(16), nullable=False),      # iso2709 | marcxml | oai_dc
+    sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("datestamp", sa.String(32)),                       # member's OAI datestamp
+    sa.Column("last_run_id", sa.Integer),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("member_id", "local_id", name="uq_records_member_local"),
+)
+sa.Index("ix_records_member_deleted", records.c.member_id, records.c.deleted)
+
+holdings = sa.Table(
+    "holdings", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("records.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("member_id", sa.Integer, sa.ForeignKey("members.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("location", sa.Text),
+    sa.Column("call_number", sa.Text),
+    sa.Column("lendable", sa.Boolean),
+    sa.Column("barcode", sa.Text),
+    sa.Column("note", sa.Text),
+    sa.Column("source", sa.String(8)),
+)
+
+quarantine = sa.Table(
+    "quarantine", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("member_id", sa.Integer, sa.ForeignKey("members.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("harvest_runs.id", ondelete="SET NULL")),
+    sa.Column("source", sa.Text),
+    sa.Column("position", sa.Integer),
+    sa.Column("byte_offset", sa.BigInteger),
+    sa.Column("local_id", sa.String(255)),
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Column("detail", sa.Text),
+    sa.Column("raw", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
