@@ -1,0 +1,205 @@
+"""MARC ingest on real data, on both backends: nothing silently lost, idempotent, --replace."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+import pymarc
+import pytest
+import sqlalchemy as sa
+from aiohttp import web
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from gateway import catalogue, registry
+from gateway.ingest import ingest, process_raw
+from gateway.store.records import IncomingRecord, QuarantineEntry
+from gateway.store.schema import quarantine, records
+from protocols.marc import MarcStreamReader
+from tests.shared_data import DATA, require_shared
+
+MARC_SUFFIXES = {".mrc", ".dat", ".marc", ".xml", ""}
+RECORD_START = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?record[\s>/]")
+
+
+def marc_files() -> list[Path]:
+    root = DATA / "marc"
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in MARC_SUFFIXES)
+
+
+def records_held(data: bytes) -> int:
+    """What the file holds: record terminators (ISO 2709) or record elements (MARCXML)."""
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if b"<" in head[:200] and (head[:1] == b"<" or b"<?xml" in head[:200]):
+        return len(RECORD_START.findall(data))
+    return data.count(b"\x1d")
+
+
+def pymarc_permissive(data: bytes) -> int:
+    """Records pymarc decodes when the stream is split on 0x1D (utf8_handling=replace)."""
+    decoded = 0
+    for chunk in data.split(b"\x1d")[:-1]:
+        try:
+            pymarc.Record(chunk.lstrip(b"\r\n ") + b"\x1d", utf8_handling="replace")
+            decoded += 1
+        except Exception:  # noqa: BLE001 - counting what pymarc can do, whatever it raises
+            pass
+    return decoded
+
+
+async def test_every_shared_marc_file_is_stored_or_quarantined(store):
+    require_shared("data", "marc")
+    files = marc_files()
+    assert len(files) > 200
+    for n, path in enumerate(files):
+        code = f"US-F{n:03d}"
+        await registry.add_member(store, code, path.name)
+        data = path.read_bytes()
+        report = await ingest(store, code, str(path))
+        held = records_held(data)
+        quarantined_records = report.quarantined - (1 if report.trailer_bytes else 0)
+        stored = report.added + report.updated + report.unchanged
+        assert stored + quarantined_records == held, (path, report)
+        assert report.records_read == held, path
+        if not data.lstrip()[:1] == b"<":
+            assert stored >= pymarc_permissive(data), path
+    stats = await catalogue.stats(store)
+    assert stats["records"] + stats["quarantined"] >= 2636
+
+
+async def _member_with(store, code: str = "US-DLC") -> str:
+    await registry.add_member(store, code, "Test library")
+    return code
+
+
+async def test_reingest_changes_nothing(store):
+    path = require_shared("data", "marc", "evergreen", "lul_fre_100.mrc")
+    code = await _member_with(store)
+    first = await ingest(store, code, str(path))
+    assert (first.added, first.quarantined) == (100, 0)
+    async with store.connect() as conn:
+        before = (await conn.execute(sa.select(records.c.id, records.c.updated_at)
+                                     .order_by(records.c.id))).all()
+    second = await ingest(store, code, str(path))
+    assert (second.added, second.updated, second.unchanged) == (0, 0, 100)
+    async with store.connect() as conn:
+        after = (await conn.execute(sa.select(records.c.id, records.c.updated_at)
+                                    .order_by(records.c.id))).all()
+    assert before == after
+
+
+async def test_marc8_titles_are_pymarcs_unicode(store):
+    path = require_shared("data", "marc", "evergreen", "lul_fre_100.mrc")
+    code = await _member_with(store)
+    await ingest(store, code, str(path))
+    with path.open("rb") as handle:
+        # the normalizer gives composed Unicode (NFC); pymarc's MARC-8 conversion is decomposed
+        expected = sorted(unicodedata.normalize("NFC", r["245"]["a"]).rstrip(" /:;,.").strip()
+                          for r in pymarc.MARCReader(handle))
+    async with store.connect() as conn:
+        titles = sorted((await conn.execute(sa.select(records.c.title))).scalars())
+    assert titles == expected
+    assert sum(any(ord(c) > 127 for c in t) for t in titles) > 10   # accents came through
+
+
+async def test_leader_claiming_marc8_over_utf8_comes_out_right(store):
+    path = require_shared("data", "marc", "evergreen", "map_data.mrc")
+    code = await _member_with(store)
+    report = await ingest(store, code, str(path))
+    assert report.added == 3
+    async with store.connect() as conn:
+        normalized = (await conn.execute(sa.select(records.c.normalized))).scalars().all()
+    text = repr(normalized)
+    assert "Ã" not in text and "\ufffd" not in text
+    assert all(any("UTF-8" in r for r in n["repairs"]) for n in normalized)
+
+
+async def test_quarantine_keeps_member_position_reason_and_raw_bytes(store):
+    path = require_shared("data", "marc", "marc4j", "008008027.mrc")
+    code = await _member_with(store)
+    report = await ingest(store, code, str(path))
+    assert report.trailer_bytes > 0 and report.quarantined == 1
+    listing = await catalogue.quarantine_list(store, code, with_raw=True)
+    [entry] = listing["entries"]
+    assert entry["member"] == code and entry["reason"] == "unterminated-trailer"
+    data = path.read_bytes()
+    async with store.connect() as conn:
+        raw = await conn.scalar(sa.select(quarantine.c.raw))
+    assert data.endswith(raw) and len(raw) == report.trailer_bytes
+
+
+async def test_replace_marks_absent_records_deleted_but_never_on_empty(store, tmp_path):
+    source = require_shared("data", "marc", "folio", "100.mrc")
+    code = await _member_with(store)
+    await ingest(store, code, str(source))
+    chunks = source.read_bytes().split(b"\x1d")[:-1]
+    subset = tmp_path / "subset.mrc"
+    subset.write_bytes(b"".join(c + b"\x1d" for c in chunks[:60]))
+    report = await ingest(store, code, str(subset), replace=True)
+    assert (report.unchanged, report.deleted) == (60, 40)
+    empty = tmp_path / "empty.mrc"
+    empty.write_bytes(b"")
+    nothing = await ingest(store, code, str(empty), replace=True)
+    assert nothing.deleted == 0
+    stats = await catalogue.stats(store)
+    assert (stats["records"], stats["deleted"]) == (60, 40)
+    back = await ingest(store, code, str(source))
+    assert back.updated == 40                          # deleted records come back
+
+
+async def test_repeated_001_in_one_file_is_kept_under_a_new_id(store, tmp_path):
+    source = require_shared("data", "marc", "folio", "100.mrc")
+    one = source.read_bytes().split(b"\x1d")[0] + b"\x1d"
+    twice = tmp_path / "twice.mrc"
+    twice.write_bytes(one + one.replace(b"Sonata", b"SONATA", 1) + one)
+    code = await _member_with(store)
+    report = await ingest(store, code, str(twice))
+    assert report.added == 3 and len(report.renamed) == 2
+    again = await ingest(store, code, str(twice))
+    assert (again.added, again.unchanged) == (0, 3)
+
+
+async def test_ingest_from_a_url_streams_the_same(store, aiohttp_server):
+    source = require_shared("data", "marc", "marc4j", "chabon.xml")
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=source.read_bytes(), content_type="application/xml")
+    app = web.Application()
+    app.router.add_get("/export.xml", handler)
+    server = await aiohttp_server(app)
+    code = await _member_with(store)
+    report = await ingest(store, code, str(server.make_url("/export.xml")))
+    assert report.added == records_held(source.read_bytes()) == 2
+
+
+async def test_unreadable_source_fails_with_its_name(store, tmp_path):
+    from connectors.errors import ConnectorError
+    code = await _member_with(store)
+    with pytest.raises(ConnectorError, match="nowhere.mrc"):
+        await ingest(store, code, str(tmp_path / "nowhere.mrc"))
+
+
+def _real_records() -> list[bytes]:
+    path = DATA / "marc" / "folio" / "100.mrc"
+    if not path.exists():
+        return [b"00026nam a2200025 a 4500\x1e\x1d"]
+    return [c + b"\x1d" for c in path.read_bytes().split(b"\x1d")[:20]]
+
+
+@hsettings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(
+    st.binary(max_size=600),
+    st.builds(lambda rec, cut, junk: rec[:cut] + junk + rec[cut:],
+              st.sampled_from(_real_records()), st.integers(0, 400), st.binary(max_size=8)),
+    st.builds(lambda rec, n: rec[:n], st.sampled_from(_real_records()), st.integers(0, 3000)),
+))
+def test_any_bytes_give_a_record_or_a_quarantine_entry(data):
+    reader = MarcStreamReader()
+    for raw in [*reader.feed(data), *reader.close()]:
+        outcome = process_raw(raw)
+        assert isinstance(outcome, IncomingRecord | QuarantineEntry)
+        if isinstance(outcome, QuarantineEntry):
+            assert outcome.raw == raw.data and outcome.reason
