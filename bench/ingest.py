@@ -31,7 +31,19 @@ sys.path.insert(0, str(ROOT))
 
 def source_records() -> list[bytes]:
     """Every ISO 2709 record under shared/data/marc that pymarc reads strictly."""
+    import contextlib
+    import io
+    import logging
+    import warnings
+
     import pymarc
+    logging.getLogger("pymarc").setLevel(logging.CRITICAL)
+    warnings.simplefilter("ignore")
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        return _clean_records(pymarc)
+
+
+def _clean_records(pymarc) -> list[bytes]:
     out = []
     for path in sorted(SHARED.rglob("*")):
         if path.suffix.lower() not in (".mrc", ".dat", ".marc") or not path.is_file():

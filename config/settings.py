@@ -37,6 +37,10 @@ def _positive(value: Any) -> str | None:
     return None if value > 0 else "must be greater than zero"
 
 
+def _non_negative(value: Any) -> str | None:
+    return None if value >= 0 else "must not be negative"
+
+
 def _port(value: Any) -> str | None:
     return None if 0 <= value <= 65535 else "must be a TCP port (0-65535)"
 
@@ -69,6 +73,34 @@ SETTINGS: tuple[Setting, ...] = (
             float, _positive),
     Setting("max_xml_bytes", 64 * 2**20,
             "Largest XML document accepted from a member or peer, in bytes.", int, _positive),
+    Setting("harvest_per_host", 2,
+            "Requests in flight to one host at most, across all members harvested at once.",
+            int, _positive),
+    Setting("harvest_delay", 0.2,
+            "Politeness: seconds between the starts of two requests to the same host.",
+            float, _non_negative),
+    Setting("harvest_overlap", 120.0,
+            "Seconds subtracted from the server's last responseDate for the next incremental "
+            "`from`, so records stamped during the previous run are not missed.",
+            float, _non_negative),
+    Setting("retry_attempts", 8, "Tries of one HTTP request, the first included.", int,
+            _positive),
+    Setting("retry_max_delay", 60.0, "Longest backoff between two tries, in seconds.", float,
+            _positive),
+    Setting("retry_max_after", 600.0, "Cap on a server's Retry-After, in seconds.", float,
+            _positive),
+    Setting("retry_deadline", 1800.0,
+            "Seconds one request may take with all its retries before the member's run fails.",
+            float, _positive),
+    Setting("harvest_lease", 900.0,
+            "Seconds a harvest holds its endpoint's lease without progress before another "
+            "worker may take it over.", float, _positive),
+    Setting("scheduler_interval", 30.0,
+            "Seconds between two looks of the scheduler at the endpoints' cron schedules.",
+            float, _positive),
+    Setting("probe_endpoints", True,
+            "Check an OAI-PMH endpoint (Identify, ListMetadataFormats, ListSets) when it is "
+            "registered, and refuse it when it does not answer as configured.", bool),
     Setting("log_level", "INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.",
             check=_log_level),
 )
@@ -104,6 +136,13 @@ def coerce(setting: Setting, raw: Any, where: str) -> Any:
             if isinstance(raw, bool):
                 raise ValueError
             value = float(raw)
+        elif setting.kind is bool:
+            if isinstance(raw, str) and raw.lower() in ("1", "true", "yes", "on"):
+                value = True
+            elif isinstance(raw, str) and raw.lower() in ("0", "false", "no", "off"):
+                value = False
+            elif not isinstance(raw, bool):
+                raise ValueError
         elif setting.kind is str:
             if not isinstance(raw, str):
                 raise ValueError

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -9,10 +11,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 
 from config.settings import Settings
+from connectors.http import make_session
 from gateway.catalogue import RecordNotFound
-from gateway.keys import SETTINGS, STORE
+from gateway.harvest.probe import make_prober
+from gateway.harvest.runner import Harvester
+from gateway.keys import BACKGROUND, HARVESTER, METRICS, PROBE, SCHEDULER, SETTINGS, STORE
+from gateway.metrics import HarvestMetrics
 from gateway.registry import RegistryError
+from gateway.scheduler import Scheduler
 from gateway.store import Store, open_store
+from gateway.views import harvests as harvest_views
 from gateway.views import members as member_views
 from gateway.views import pages, records as record_views
 
@@ -38,28 +46,52 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return json_error(400, f"request body is not valid JSON: {exc}")
 
 
-def create_app(settings: Settings, store: Store | None = None) -> web.Application:
-    """Build the gateway. With ``store`` given (tests), the app uses it and does not close it."""
+def create_app(settings: Settings, store: Store | None = None, *,
+               schedule: bool = False) -> web.Application:
+    """Build the gateway. With ``store`` given (tests), the app uses it and does not close it;
+    ``schedule`` runs the endpoints' cron schedules in the background (`libgate serve`)."""
     app = web.Application(middlewares=[errors_middleware], client_max_size=4 * 2**20)
     app[SETTINGS] = settings
+    app[METRICS] = HarvestMetrics()
+    app[PROBE] = make_prober(settings)
+    app[BACKGROUND] = set()
 
-    async def store_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         owned = store is None
         app[STORE] = store if store is not None else await open_store(settings.db)
+        session = make_session(settings.http_timeout)
+        app[HARVESTER] = Harvester(app[STORE], settings, metrics=app[METRICS], session=session)
+        ticker = None
+        if schedule:
+            app[SCHEDULER] = Scheduler(app[STORE], app[HARVESTER],
+                                       interval=settings.scheduler_interval)
+            ticker = asyncio.create_task(app[SCHEDULER].run())
         yield
+        if ticker is not None:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+            await app[SCHEDULER].stop()
+        for task in list(app[BACKGROUND]):
+            task.cancel()
+        await asyncio.gather(*app[BACKGROUND], return_exceptions=True)
+        await session.close()
         if owned:
             await app[STORE].close()
 
-    app.cleanup_ctx.append(store_lifecycle)
+    app.cleanup_ctx.append(lifecycle)
     app.add_routes([
         web.get("/", pages.home),
         web.get("/health", pages.health),
+        web.get("/metrics", pages.metrics),
         web.get("/api/stats", record_views.get_stats),
         web.get("/api/members", member_views.list_members),
         web.post("/api/members", member_views.add_member),
         web.get("/api/members/{code}", member_views.get_member),
         web.patch("/api/members/{code}", member_views.update_member),
         web.delete("/api/members/{code}", member_views.remove_member),
+        web.post("/api/members/{code}/harvest", harvest_views.start_harvest),
+        web.get("/api/harvests", harvest_views.list_harvests),
         web.get("/api/records/{member}/{local_id}", record_views.get_record),
         web.get("/api/quarantine", record_views.list_quarantine),
         web.get("/api/runs", record_views.list_runs),

@@ -116,9 +116,12 @@ async def quarantine_list(store: Store, member: str | None = None, *, limit: int
     return {"total": total, "entries": entries}
 
 
-async def runs_list(store: Store, member: str | None = None, limit: int = 50) -> list[dict]:
+async def runs_list(store: Store, member: str | None = None, limit: int = 50,
+                    kind: str | None = None) -> list[dict]:
     query = (sa.select(harvest_runs, members.c.code)
              .join(members, members.c.id == harvest_runs.c.member_id))
+    if kind:
+        query = query.where(harvest_runs.c.kind == kind)
     async with store.connect() as conn:
         if member:
             query = query.where(harvest_runs.c.member_id == await member_id(conn, member))
@@ -127,8 +130,10 @@ async def runs_list(store: Store, member: str | None = None, limit: int = 50) ->
     for r in rows:
         seconds = ((r.finished_at - r.started_at).total_seconds()
                    if r.finished_at and r.started_at else None)
-        out.append({"id": r.id, "member": r.code, "kind": r.kind, "source": r.source,
+        out.append({"id": r.id, "member": r.code, "kind": r.kind, "endpoint_id": r.endpoint_id,
+                    "source": r.source,
                     "status": r.status, "started_at": r.started_at.isoformat(),
+                    "finished_at": r.finished_at.isoformat() if r.finished_at else None,
                     "seconds": seconds, "records_read": r.records_read, "added": r.added,
                     "updated": r.updated, "unchanged": r.unchanged, "deleted": r.deleted,
                     "quarantined": r.quarantined, "pages": r.pages, "retries": r.retries,

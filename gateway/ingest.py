@@ -74,8 +74,10 @@ class Ingest:
 
     def __init__(self, store: Store, member: str, source: str, *, replace: bool = False,
                  batch_size: int = 500, connector: MarcFileConnector | None = None,
-                 progress: Callable[[IngestReport], None] | None = None) -> None:
+                 progress: Callable[[IngestReport], None] | None = None,
+                 endpoint_id: int | None = None) -> None:
         self.store = store
+        self.endpoint_id = endpoint_id
         self.member = member
         self.source = source
         self.replace = replace
@@ -88,7 +90,8 @@ class Ingest:
         started = time.perf_counter()
         async with self.store.begin() as conn:
             self.member_id = await lookup_member_id(conn, self.member)
-            run_id = await start_run(conn, self.member_id, "ingest", self.shown_source)
+            run_id = await start_run(conn, self.member_id, "ingest", self.shown_source,
+                                     self.endpoint_id)
         report = IngestReport(member=self.member, source=self.shown_source, run_id=run_id)
         try:
             await self._stream(report)
@@ -147,6 +150,7 @@ class Ingest:
         read = len(batch) + sum(1 for q in rejected if q.reason != "unterminated-trailer")
         async with self.store.begin() as conn:
             counts: BatchCounts = await upsert_batch(conn, self.member_id, report.run_id, batch,
+                                                     endpoint_id=self.endpoint_id,
                                                      rename_duplicates=True)
             await add_quarantine(conn, self.member_id, report.run_id, self.shown_source, rejected)
             await add_counts(conn, report.run_id, records_read=read, added=counts.added,
@@ -169,7 +173,8 @@ class Ingest:
                         self.shown_source)
             return
         async with self.store.begin() as conn:
-            report.deleted = await mark_absent_deleted(conn, self.member_id, report.run_id)
+            report.deleted = await mark_absent_deleted(conn, self.member_id, report.run_id,
+                                                       self.endpoint_id)
             await add_counts(conn, report.run_id, deleted=report.deleted)
 
 

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
 from config.settings import Settings
+from gateway.harvest.runner import Harvester
+from gateway.metrics import HarvestMetrics
+from gateway.registry import EndpointSpec
+from gateway.scheduler import Scheduler
 from gateway.store import Store
 
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
+METRICS = web.AppKey("metrics", HarvestMetrics)
+HARVESTER = web.AppKey("harvester", Harvester)
+SCHEDULER = web.AppKey("scheduler", Scheduler)          # absent when not scheduling
+PROBE = web.AppKey("probe", Callable[[EndpointSpec], Awaitable[None]] | None)
+BACKGROUND = web.AppKey("background", set[asyncio.Task])  # API-started harvests

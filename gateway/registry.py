@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -161,13 +162,26 @@ async def _insert_endpoints(conn: Any, mid: int, specs: list[EndpointSpec]) -> N
             schedule=spec.schedule, options=spec.options, enabled=True, created_at=now()))
 
 
+Prober = Callable[[EndpointSpec], Awaitable[None]]
+
+
+async def _checked(specs: Iterable[EndpointSpec], probe: Prober | None) -> list[EndpointSpec]:
+    """Validate, then (with a probe) check each endpoint answers as configured."""
+    checked = [s.validated() for s in specs]
+    if probe is not None:
+        for spec in checked:
+            await probe(spec)
+    return checked
+
+
 async def add_member(store: Store, code: str, name: str, *, contact: str | None = None,
-                     status: str = "open", endpoint_specs: list[EndpointSpec] = ()) -> dict:
+                     status: str = "open", endpoint_specs: Iterable[EndpointSpec] = (),
+                     probe: Prober | None = None) -> dict:
     code = validate_code(code)
     if not (name or "").strip():
         raise RegistryError(f"member {code!r} needs a name")
     validate_status(status)
-    specs = [s.validated() for s in endpoint_specs]
+    specs = await _checked(endpoint_specs, probe)
     async with store.begin() as conn:
         exists = await conn.scalar(sa.select(members.c.id).where(
             sa.func.lower(members.c.code) == code.lower()))
@@ -214,8 +228,9 @@ async def member_endpoints(store: Store, code: str, type_: str | None = None) ->
 async def update_member(store: Store, code: str, *, name: str | None = None,
                         contact: str | None = None, status: str | None = None,
                         status_reason: str | None = None,
-                        add_endpoints: list[EndpointSpec] = (),
-                        remove_endpoints: list[int] = ()) -> dict:
+                        add_endpoints: Iterable[EndpointSpec] = (),
+                        remove_endpoints: Iterable[int] = (),
+                        probe: Prober | None = None) -> dict:
     changes: dict[str, Any] = {}
     if name is not None:
         if not name.strip():
@@ -228,7 +243,7 @@ async def update_member(store: Store, code: str, *, name: str | None = None,
         changes["status_reason"] = status_reason
     elif status_reason is not None:
         changes["status_reason"] = status_reason
-    specs = [s.validated() for s in add_endpoints]
+    specs = await _checked(add_endpoints, probe)
     async with store.begin() as conn:
         mid = await member_id(conn, code)
         for endpoint_id in remove_endpoints:
@@ -248,7 +263,8 @@ async def remove_member(store: Store, code: str) -> None:
         await conn.execute(members.delete().where(members.c.id == mid))
 
 
-async def import_members(store: Store, entries: list[dict[str, Any]], where: str) -> list[str]:
+async def import_members(store: Store, entries: list[dict[str, Any]], where: str,
+                         probe: Prober | None = None) -> list[str]:
     """Register (or update) the ``[[members]]`` of a consortium file; returns the codes."""
     done = []
     for n, entry in enumerate(entries, 1):
@@ -259,7 +275,8 @@ async def import_members(store: Store, entries: list[dict[str, Any]], where: str
                  for i, e in enumerate(entry.get("endpoints", []), 1)]
         try:
             await add_member(store, entry["code"], entry["name"], contact=entry.get("contact"),
-                             status=entry.get("status", "open"), endpoint_specs=specs)
+                             status=entry.get("status", "open"), endpoint_specs=specs,
+                             probe=probe)
         except DuplicateMember:
             await update_member(store, entry["code"], name=entry["name"],
                                 contact=entry.get("contact"), status=entry.get("status"))

@@ -82,7 +82,7 @@ async def store(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[Store
     require_postgres()
     schema = f"test_{uuid.uuid4().hex[:16]}"
     await _pg_admin(f'CREATE SCHEMA "{schema}"')
-    opened = await open_store(PG_URL, schema=schema)
+    opened = await open_store(f"{PG_URL}?schema={schema}")
     try:
         yield opened
     finally:
@@ -92,4 +92,6 @@ async def store(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[Store
 
 @pytest.fixture
 def settings(store: Store) -> Settings:
-    return load_settings(None, {"db": store.url, "admin_token": ADMIN_TOKEN}, environ={})
+    # probing is off: these tests register endpoints at example URLs; probe tests turn it on
+    return load_settings(None, {"db": store.url, "admin_token": ADMIN_TOKEN,
+                                "probe_endpoints": False}, environ={})

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
-import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -15,6 +13,7 @@ from rich.console import Console
 from config.settings import ConfigError, Settings, load_settings, settings_help
 from connectors.errors import ConnectorError
 from gateway.catalogue import RecordNotFound
+from gateway.logs import setup_logging as configure_logs
 from gateway.registry import RegistryError
 from gateway.store import Store, open_store
 
@@ -59,8 +58,7 @@ def get_settings(ctx: click.Context, **overrides: Any) -> Settings:
 
 
 def setup_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logs(settings.log_level)
 
 
 def run_async(ctx: click.Context, action: Callable[[Store, Settings], Awaitable[T]],

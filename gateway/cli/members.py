@@ -10,6 +10,7 @@ from rich.table import Table
 from config.settings import Settings
 from gateway import registry
 from gateway.cli.base import command, console, emit_json, get_settings, main, run_async, subgroup
+from gateway.harvest.probe import make_prober
 from gateway.registry import EndpointSpec
 from gateway.store import Store
 from gateway.store.schema import MEMBER_STATUSES
@@ -25,28 +26,35 @@ def endpoint_options(fn: Any) -> Any:
         click.option("--marc-file", multiple=True, metavar="PATH|URL",
                      help="A MARC export (ISO 2709 or MARCXML) by path or URL."),
         click.option("--sru", multiple=True, metavar="URL", help="SRU base URL."),
+        click.option("--sru-query", metavar="CQL",
+                     help="CQL query that harvests the SRU endpoint (default cql.allRecords=1)."),
         click.option("--iso18626", multiple=True, metavar="URL",
                      help="The member's ISO 18626 ILL endpoint."),
         click.option("--schedule", metavar="CRON",
                      help="Harvest schedule of the endpoints given, e.g. '0 2 * * *'."),
+        click.option("--no-probe", is_flag=True,
+                     help="Register OAI-PMH endpoints without checking that they answer."),
     ]):
         fn = option(fn)
     return fn
 
 
 def endpoint_specs(oai: tuple[str, ...], prefix: str | None, set_spec: str | None,
-                   marc_file: tuple[str, ...], sru: tuple[str, ...], iso18626: tuple[str, ...],
-                   schedule: str | None) -> list[EndpointSpec]:
+                   marc_file: tuple[str, ...], sru: tuple[str, ...], sru_query: str | None,
+                   iso18626: tuple[str, ...], schedule: str | None) -> list[EndpointSpec]:
     specs = [EndpointSpec("oai-pmh", url=u, metadata_prefix=prefix, set_spec=set_spec,
                           schedule=schedule) for u in oai]
     for source in marc_file:
         remote = source.startswith(("http://", "https://"))
         specs.append(EndpointSpec("marc-file", url=source if remote else None,
                                   path=None if remote else source, schedule=schedule))
-    specs += [EndpointSpec("sru", url=u, schedule=schedule) for u in sru]
+    specs += [EndpointSpec("sru", url=u, schedule=schedule,
+                           options={"query": sru_query} if sru_query else {}) for u in sru]
     specs += [EndpointSpec("iso18626", url=u) for u in iso18626]
     if (prefix or set_spec) and not oai:
         raise registry.RegistryError("--prefix and --set go with --oai URL")
+    if sru_query and not sru:
+        raise registry.RegistryError("--sru-query goes with --sru URL")
     return specs
 
 
@@ -71,13 +79,14 @@ def print_member(member: dict) -> None:
 @endpoint_options
 @click.option("--json", "as_json", is_flag=True, help="Print the member as JSON.")
 def add(ctx: click.Context, code: str, name: str, contact: str | None, status: str,
-        as_json: bool, **endpoint_flags: Any) -> None:
-    """Register a member library with its endpoints."""
+        as_json: bool, no_probe: bool, **endpoint_flags: Any) -> None:
+    """Register a member library with its endpoints (OAI-PMH endpoints are checked first)."""
     specs = endpoint_specs(**endpoint_flags)
 
-    async def action(store: Store, _s: Settings) -> dict:
+    async def action(store: Store, settings: Settings) -> dict:
         return await registry.add_member(store, code, name, contact=contact, status=status,
-                                         endpoint_specs=specs)
+                                         endpoint_specs=specs,
+                                         probe=None if no_probe else make_prober(settings))
     member = run_async(ctx, action)
     emit_json(member) if as_json else print_member(member)
 
@@ -122,15 +131,16 @@ def show(ctx: click.Context, code: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the member as JSON.")
 def update(ctx: click.Context, code: str, name: str | None, contact: str | None,
            status: str | None, reason: str | None, remove_endpoint: tuple[int, ...],
-           as_json: bool, **endpoint_flags: Any) -> None:
+           as_json: bool, no_probe: bool, **endpoint_flags: Any) -> None:
     """Change a member: name, contact, service status, endpoints."""
     specs = endpoint_specs(**endpoint_flags)
 
-    async def action(store: Store, _s: Settings) -> dict:
+    async def action(store: Store, settings: Settings) -> dict:
         return await registry.update_member(store, code, name=name, contact=contact,
                                             status=status, status_reason=reason,
                                             add_endpoints=specs,
-                                            remove_endpoints=list(remove_endpoint))
+                                            remove_endpoints=list(remove_endpoint),
+                                            probe=None if no_probe else make_prober(settings))
     member = run_async(ctx, action)
     emit_json(member) if as_json else print_member(member)
 
@@ -150,13 +160,16 @@ def remove(ctx: click.Context, code: str, yes: bool) -> None:
 
 
 @command(members, "import")
-def import_(ctx: click.Context) -> None:
+@click.option("--no-probe", is_flag=True,
+              help="Register OAI-PMH endpoints without checking that they answer.")
+def import_(ctx: click.Context, no_probe: bool) -> None:
     """Register (or update) the [[members]] of the --config consortium file."""
     settings = get_settings(ctx)
     if settings.config_file is None:
         raise click.UsageError("members import needs --config FILE")
 
     async def action(store: Store, s: Settings) -> list[str]:
-        return await registry.import_members(store, s.members, str(s.config_file))
+        return await registry.import_members(store, s.members, str(s.config_file),
+                                             probe=None if no_probe else make_prober(s))
     codes = run_async(ctx, action)
     click.echo(f"imported {len(codes)} members: {', '.join(codes)}")

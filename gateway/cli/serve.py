@@ -37,7 +37,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, get_path: str 
         click.echo(body)
         sys.exit(0 if status < 400 else 1)
     console.print(f"LibGate on http://{settings.host}:{settings.port}/ (store {settings.db})")
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    web.run_app(create_app(settings, schedule=True), host=settings.host, port=settings.port,
+                print=None)
 
 
 @command(main, "demo")
@@ -57,4 +58,5 @@ def demo(ctx: click.Context, directory: str, then_serve: bool) -> None:
         settings = get_settings(ctx)
         console.print(f"\n[bold]Open http://{settings.host}:{settings.port}/[/bold] — members, "
                       f"counts and the JSON API (/api/members, /api/stats). Ctrl-C stops.")
-        web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+        web.run_app(create_app(settings, schedule=True), host=settings.host,
+                    port=settings.port, print=None)

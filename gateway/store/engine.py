@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AsyncIterator
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import sqlalchemy as sa
 from alembic import command
@@ -87,7 +88,20 @@ def _upgrade_head(sync_conn: sa.Connection) -> None:
     command.upgrade(cfg, "head")
 
 
+def split_schema(url: str) -> tuple[str, str | None]:
+    """``postgresql://…/db?schema=NAME`` → the URL without it, and NAME (a search_path)."""
+    if "schema=" not in url:
+        return url, None
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schema = next((v for k, v in query if k == "schema"), None)
+    rest = urlencode([(k, v) for k, v in query if k != "schema"])
+    return urlunsplit(parts._replace(query=rest)), schema
+
+
 def make_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
+    url, url_schema = split_schema(url)
+    schema = schema or url_schema
     target = async_url(url)
     kwargs: dict[str, Any] = {}
     if target.startswith("sqlite"):
@@ -96,7 +110,7 @@ def make_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 30}
     elif schema:
-        # each test run (or tenant) lives in its own PostgreSQL schema
+        # a test run, or one of several consortia on one server, in its own schema
         kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
     engine = create_async_engine(target, **kwargs)
     if engine.dialect.name == "sqlite":

@@ -66,10 +66,10 @@ class BatchCounts:
 
 
 def _row(member_id: int, run_id: int | None, item: IncomingRecord, stamp: datetime,
-         digest: str) -> dict[str, Any]:
+         digest: str, endpoint_id: int | None) -> dict[str, Any]:
     norm = item.normalized
     return {
-        "member_id": member_id, "local_id": item.local_id,
+        "member_id": member_id, "local_id": item.local_id, "endpoint_id": endpoint_id,
         "source_format": norm.source_format if norm else "marc21",
         "record_type": norm.record_type if norm else "bibliographic",
         "title": norm.title if norm else None, "year": norm.year if norm else None,
@@ -98,7 +98,7 @@ async def _existing(conn: AsyncConnection, member_id: int, local_ids: list[str])
 
 
 async def upsert_batch(conn: AsyncConnection, member_id: int, run_id: int | None,
-                       items: list[IncomingRecord], *,
+                       items: list[IncomingRecord], *, endpoint_id: int | None = None,
                        rename_duplicates: bool = False) -> BatchCounts:
     """Insert new records, update changed ones, leave identical ones alone.
 
@@ -138,7 +138,7 @@ async def upsert_batch(conn: AsyncConnection, member_id: int, run_id: int | None
         if old is None:
             if item.deleted:
                 continue                  # tombstone for a record we never had
-            row = _row(member_id, run_id, item, stamp, digest)
+            row = _row(member_id, run_id, item, stamp, digest, endpoint_id)
             row["created_at"] = stamp
             inserts.append((item, row))
         elif item.deleted:
@@ -150,7 +150,8 @@ async def upsert_batch(conn: AsyncConnection, member_id: int, run_id: int | None
             else:
                 touch.append(old.id)
         elif old.content_hash != digest or old.deleted:
-            updates.append((old.id, item, _row(member_id, run_id, item, stamp, digest)))
+            row = _row(member_id, run_id, item, stamp, digest, endpoint_id)
+            updates.append((old.id, item, row))
             counts.updated += 1
         else:
             touch.append(old.id)
@@ -186,12 +187,20 @@ async def upsert_batch(conn: AsyncConnection, member_id: int, run_id: int | None
     return counts
 
 
-async def mark_absent_deleted(conn: AsyncConnection, member_id: int, run_id: int) -> int:
-    """``--replace``: records of the member this run did not see are marked deleted."""
+async def mark_absent_deleted(conn: AsyncConnection, member_id: int, run_id: int,
+                              endpoint_id: int | None = None) -> int:
+    """Records this run did not see are marked deleted (``--replace``, deletedRecord=no diff).
+
+    Only records from the same source count: the endpoint's, or (``endpoint_id`` None, a
+    manual `libgate ingest`) those that came from no endpoint — so a member's OAI-PMH harvest
+    never deletes what came from its MARC file, and vice versa.
+    """
     stamp = datetime.now(UTC)
+    scope = (records.c.member_id == member_id) & records.c.deleted.is_(False)
+    scope &= (records.c.endpoint_id == endpoint_id if endpoint_id is not None
+              else records.c.endpoint_id.is_(None))
     result = await conn.execute(records.update().where(
-        (records.c.member_id == member_id) & records.c.deleted.is_(False)
-        & ((records.c.last_run_id.is_(None)) | (records.c.last_run_id != run_id))
+        scope & ((records.c.last_run_id.is_(None)) | (records.c.last_run_id != run_id))
     ).values(deleted=True, updated_at=stamp))
     await conn.execute(holdings.delete().where(holdings.c.record_id.in_(
         sa.select(records.c.id).where((records.c.member_id == member_id)

@@ -49,6 +49,9 @@ endpoints = sa.Table(
     sa.Column("options", JSONType, nullable=False, default=dict),   # probe results, CQL query...
     sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("created_at", Timestamp, nullable=False),
+    # one harvest of an endpoint at a time, across every worker sharing the database
+    sa.Column("lease_owner", sa.String(128)),
+    sa.Column("lease_until", Timestamp),
 )
 
 harvest_runs = sa.Table(
@@ -81,6 +84,7 @@ records = sa.Table(
     sa.Column("member_id", sa.Integer, sa.ForeignKey("members.id", ondelete="CASCADE"),
               nullable=False),
     sa.Column("local_id", sa.String(255), nullable=False),
+    sa.Column("endpoint_id", sa.Integer, sa.ForeignKey("endpoints.id", ondelete="SET NULL")),
     sa.Column("source_format", sa.String(16), nullable=False),   # marc21 | oai_dc
     sa.Column("record_type", sa.String(16), nullable=False),
     sa.Column("title", sa.Text),
@@ -98,6 +102,7 @@ records = sa.Table(
     sa.UniqueConstraint("member_id", "local_id", name="uq_records_member_local"),
 )
 sa.Index("ix_records_member_deleted", records.c.member_id, records.c.deleted)
+sa.Index("ix_records_endpoint_run", records.c.endpoint_id, records.c.last_run_id)
 
 holdings = sa.Table(
     "holdings", metadata,

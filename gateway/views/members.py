@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway import registry
-from gateway.keys import STORE
+from gateway.keys import PROBE, STORE
 from gateway.registry import EndpointSpec, RegistryError
 from gateway.views.auth import require_admin
 
@@ -41,7 +41,8 @@ async def add_member(request: web.Request) -> web.Response:
     member = await registry.add_member(
         request.app[STORE], str(body.get("code", "")), str(body.get("name", "")),
         contact=body.get("contact"), status=body.get("status", "open"),
-        endpoint_specs=_specs(body.get("endpoints", []), "endpoints"))
+        endpoint_specs=_specs(body.get("endpoints", []), "endpoints"),
+        probe=request.app[PROBE])
     return web.json_response(member, status=201)
 
 
@@ -56,7 +57,7 @@ async def update_member(request: web.Request) -> web.Response:
         contact=body.get("contact"), status=body.get("status"),
         status_reason=body.get("status_reason"),
         add_endpoints=_specs(body.get("add_endpoints", []), "add_endpoints"),
-        remove_endpoints=removals)
+        remove_endpoints=removals, probe=request.app[PROBE])
     return web.json_response(member)
 
 

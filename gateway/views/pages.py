@@ -8,7 +8,7 @@ import jinja2
 from aiohttp import web
 
 from gateway import catalogue, registry
-from gateway.keys import STORE
+from gateway.keys import METRICS, SCHEDULER, STORE
 
 _templates = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"),
@@ -23,6 +23,19 @@ async def home(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
-    ok = await request.app[STORE].ping()
-    return web.json_response({"status": "ok" if ok else "degraded", "store": ok},
-                             status=200 if ok else 503)
+    """Store reachable, and (under `libgate serve`) the scheduler alive."""
+    store_ok = await request.app[STORE].ping()
+    body: dict = {"store": store_ok}
+    ok = store_ok
+    scheduler = request.app.get(SCHEDULER)
+    if scheduler is not None:
+        body["scheduler"] = scheduler.alive()
+        body["harvests_running"] = len(scheduler.running)
+        ok = ok and body["scheduler"]
+    body["status"] = "ok" if ok else "degraded"
+    return web.json_response(body, status=200 if ok else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    payload, content_type = request.app[METRICS].exposition()
+    return web.Response(body=payload, headers={"Content-Type": content_type})

@@ -39,36 +39,13 @@ def upgrade() -> None:
     sa.Column('options', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('enabled', sa.Boolean(), server_default=sa.true(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('lease_owner', sa.String(length=128), nullable=True),
+    sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_endpoints_member_id_members'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_endpoints'))
     )
     with op.batch_alter_table('endpoints', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_endpoints_member_id'), ['member_id'], unique=False)
-
-    op.create_table('records',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('member_id', sa.Integer(), nullable=False),
-    sa.Column('local_id', sa.String(length=255), nullable=False),
-    sa.Column('source_format', sa.String(length=16), nullable=False),
-    sa.Column('record_type', sa.String(length=16), nullable=False),
-    sa.Column('title', sa.Text(), nullable=True),
-    sa.Column('year', sa.Integer(), nullable=True),
-    sa.Column('format', sa.String(length=16), nullable=False),
-    sa.Column('content_hash', sa.String(length=40), nullable=False),
-    sa.Column('normalized', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('raw', sa.LargeBinary(), nullable=False),
-    sa.Column('raw_syntax', sa.String(length=16), nullable=False),
-    sa.Column('deleted', sa.Boolean(), server_default=sa.false(), nullable=False),
-    sa.Column('datestamp', sa.String(length=32), nullable=True),
-    sa.Column('last_run_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_records_member_id_members'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_records')),
-    sa.UniqueConstraint('member_id', 'local_id', name='uq_records_member_local')
-    )
-    with op.batch_alter_table('records', schema=None) as batch_op:
-        batch_op.create_index('ix_records_member_deleted', ['member_id', 'deleted'], unique=False)
 
     op.create_table('harvest_runs',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -96,6 +73,34 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('harvest_runs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_harvest_runs_member_id'), ['member_id'], unique=False)
+
+    op.create_table('records',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('local_id', sa.String(length=255), nullable=False),
+    sa.Column('endpoint_id', sa.Integer(), nullable=True),
+    sa.Column('source_format', sa.String(length=16), nullable=False),
+    sa.Column('record_type', sa.String(length=16), nullable=False),
+    sa.Column('title', sa.Text(), nullable=True),
+    sa.Column('year', sa.Integer(), nullable=True),
+    sa.Column('format', sa.String(length=16), nullable=False),
+    sa.Column('content_hash', sa.String(length=40), nullable=False),
+    sa.Column('normalized', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('raw', sa.LargeBinary(), nullable=False),
+    sa.Column('raw_syntax', sa.String(length=16), nullable=False),
+    sa.Column('deleted', sa.Boolean(), server_default=sa.false(), nullable=False),
+    sa.Column('datestamp', sa.String(length=32), nullable=True),
+    sa.Column('last_run_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['endpoint_id'], ['endpoints.id'], name=op.f('fk_records_endpoint_id_endpoints'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_records_member_id_members'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_records')),
+    sa.UniqueConstraint('member_id', 'local_id', name='uq_records_member_local')
+    )
+    with op.batch_alter_table('records', schema=None) as batch_op:
+        batch_op.create_index('ix_records_endpoint_run', ['endpoint_id', 'last_run_id'], unique=False)
+        batch_op.create_index('ix_records_member_deleted', ['member_id', 'deleted'], unique=False)
 
     op.create_table('holdings',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -146,14 +151,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_holdings_member_id'))
 
     op.drop_table('holdings')
+    with op.batch_alter_table('records', schema=None) as batch_op:
+        batch_op.drop_index('ix_records_member_deleted')
+        batch_op.drop_index('ix_records_endpoint_run')
+
+    op.drop_table('records')
     with op.batch_alter_table('harvest_runs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_harvest_runs_member_id'))
 
     op.drop_table('harvest_runs')
-    with op.batch_alter_table('records', schema=None) as batch_op:
-        batch_op.drop_index('ix_records_member_deleted')
-
-    op.drop_table('records')
     with op.batch_alter_table('endpoints', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_endpoints_member_id'))
 

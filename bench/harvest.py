@@ -1,0 +1,157 @@
+"""Harvest benchmark: LibGate vs Sickle vs the bare floor, on one local OAI-PMH endpoint.
+
+Serves N real-derived MARCXML records (100 per page) from bench/oai_server.py in its own
+process, then times in this one script:
+
+  (a) Sickle ListRecords + pymarc.parse_xml_to_array per record, storing nothing
+      — what a user writes today
+  (b) aiohttp fetch + lxml parse of every page, nothing else — the floor
+  (c) LibGate's harvest into a fresh SQLite store, records committed (child process, so its
+      peak RSS is its own)
+
+and prints records/s, the ratios (targets: c ≥ 3 × a, c ≥ 0.40 × b) and peak RSS. Second
+scenario: 20 members with 50 ms latency per request — LibGate's wall time for all of them at
+once against the slowest single member alone (target ≤ 1.5 ×). Politeness delay is 0 here
+(every member is this machine).
+
+    python bench/harvest.py [--records 50000] [--members 20] [--member-records 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+OAI = "{http://www.openarchives.org/OAI/2.0/}"
+
+
+def start_server(*args: str) -> tuple[subprocess.Popen, list[int]]:
+    server = subprocess.Popen([sys.executable, str(ROOT / "bench" / "oai_server.py"), *args],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = server.stdout.readline().split()
+    assert line and line[0] == "ready", line
+    return server, [int(p) for p in line[1:]]
+
+
+def sickle_run(url: str) -> tuple[int, float]:
+    import pymarc
+    from lxml import etree
+    from sickle import Sickle
+    started = time.perf_counter()
+    n = 0
+    for record in Sickle(url).ListRecords(metadataPrefix="marc21", ignore_deleted=False):
+        metadata = record.xml.find(f".//{OAI}metadata")
+        for parsed in pymarc.parse_xml_to_array(io.BytesIO(etree.tostring(metadata[0]))):
+            n += parsed is not None
+    return n, time.perf_counter() - started
+
+
+async def floor_run(url: str) -> tuple[int, float]:
+    import aiohttp
+    from lxml import etree
+    started = time.perf_counter()
+    n = 0
+    params = {"verb": "ListRecords", "metadataPrefix": "marc21"}
+    async with aiohttp.ClientSession() as session:
+        while True:
+            async with session.get(url, params=params) as response:
+                root = etree.fromstring(await response.read(),
+                                        etree.XMLParser(huge_tree=True, resolve_entities=False))
+            n += len(root.findall(f"{OAI}ListRecords/{OAI}record"))
+            token = root.findtext(f"{OAI}ListRecords/{OAI}resumptionToken")
+            if not token or not token.strip():
+                break
+            params = {"verb": "ListRecords", "resumptionToken": token.strip()}
+    return n, time.perf_counter() - started
+
+
+async def libgate_run(db: str, urls: list[str]) -> dict:
+    """In the child: register the members, harvest them all at once, report."""
+    from config.settings import load_settings
+    from gateway.harvest.runner import Harvester, targets
+    from gateway.registry import EndpointSpec, add_member
+    from gateway.store import open_store
+    settings = load_settings(None, {"db": db, "harvest_delay": 0, "probe_endpoints": False},
+                             environ={})
+    store = await open_store(db)
+    for n, url in enumerate(urls):
+        await add_member(store, f"US-B{n:02d}", f"Bench {n}",
+                         endpoint_specs=[EndpointSpec("oai-pmh", url=url)])
+    chosen = await targets(store, None)
+    started = time.perf_counter()
+    reports = await Harvester(store, settings).harvest_all(chosen, full=True)
+    seconds = time.perf_counter() - started
+    await store.close()
+    assert all(r.status == "succeeded" for r in reports), [r.error for r in reports]
+    return {"records": sum(r.added for r in reports), "seconds": seconds}
+
+
+def libgate_child(urls: list[str]) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        child = subprocess.Popen([sys.executable, __file__, "--child", f"sqlite:///{tmp}/h.db",
+                                  *urls], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                 text=True)
+        out = child.stdout.read()
+        _, status, usage = os.wait4(child.pid, 0)
+        assert status == 0, out
+        result = json.loads(out.strip().splitlines()[-1])
+        result["peak_rss_mb"] = usage.ru_maxrss / 1024
+        return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=50_000)
+    parser.add_argument("--members", type=int, default=20)
+    parser.add_argument("--member-records", type=int, default=2_000)
+    parser.add_argument("--skip-sickle", action="store_true")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(asyncio.run(libgate_run(args.child[0], args.child[1:]))))
+        return
+
+    server, [port] = start_server("--records", str(args.records))
+    url = f"http://127.0.0.1:{port}/oai"
+    try:
+        floor_n, floor_s = asyncio.run(floor_run(url))
+        ours = libgate_child([url])
+        sickle_n, sickle_s = (0, 1.0) if args.skip_sickle else sickle_run(url)
+    finally:
+        server.terminate()
+    rate_a, rate_b = sickle_n / sickle_s, floor_n / floor_s
+    rate_c = ours["records"] / ours["seconds"]
+    print(f"harvest benchmark: {args.records} MARCXML records, 100 per page, local endpoint")
+    print(f"  (a) Sickle + pymarc.parse_xml_to_array : {rate_a:9.0f} records/s")
+    print(f"  (b) aiohttp + lxml page parse (floor)  : {rate_b:9.0f} records/s")
+    print(f"  (c) libgate harvest into SQLite        : {rate_c:9.0f} records/s "
+          f"(peak RSS {ours['peak_rss_mb']:.0f} MB)")
+    print(f"  c / a = {rate_c / rate_a:5.2f} (target ≥ 3)   c / b = {rate_c / rate_b:5.2f} "
+          f"(target ≥ 0.40)")
+
+    server, ports = start_server("--records", str(args.member_records), "--members",
+                                 str(args.members), "--latency", "0.05")
+    urls = [f"http://127.0.0.1:{p}/oai" for p in ports]
+    try:
+        alone = max(libgate_child([u])["seconds"] for u in urls[:3])
+        together = libgate_child(urls)
+    finally:
+        server.terminate()
+    print(f"{args.members} members × {args.member_records} records, 50 ms latency per request:")
+    print(f"  slowest single member alone : {alone:6.2f} s")
+    print(f"  all {args.members} at once           : {together['seconds']:6.2f} s  "
+          f"ratio {together['seconds'] / alone:4.2f} (target ≤ 1.5)")
+
+
+if __name__ == "__main__":
+    main()

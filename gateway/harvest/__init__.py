@@ -1,0 +1,1 @@
+"""Harvesting member catalogues: OAI-PMH and SRU, incremental, resumable, many at once."""

@@ -1,0 +1,77 @@
+"""Shared helpers of the harvest tests: real records for the fake member, a harvest call."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import UTC, datetime, timedelta
+
+import pymarc
+from lxml import etree
+import sqlalchemy as sa
+
+from config.settings import Settings
+from gateway import registry
+from gateway.harvest.report import HarvestReport
+from gateway.harvest.runner import Harvester, targets
+from gateway.registry import EndpointSpec
+from gateway.store import Store
+from gateway.store.schema import records
+from tests.fakes.fake_member import FakeRecord
+from tests.shared_data import SHARED
+
+MEMBER = "US-FAKE"
+
+
+def real_fake_records(count: int = 35, source: str = "marc/folio/100.mrc",
+                      nfc: bool = False) -> list[FakeRecord]:
+    """Real records (FOLIO test data) as the fake member serves them, oldest first.
+
+    ``nfc``: composed Unicode, as most OAI-PMH servers send it (pymarc's MARC-8 conversion
+    gives combining marks)."""
+    out = []
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    with (SHARED / "data" / source).open("rb") as handle:
+        for n, record in enumerate(pymarc.MARCReader(handle, to_unicode=True)):
+            if n == count:
+                break
+            # pymarc writes non-ASCII as character references; servers send the characters
+            xml = etree.tostring(etree.fromstring(pymarc.record_to_xml(record, namespace=True)),
+                                 encoding="unicode")
+            if nfc:
+                xml = unicodedata.normalize("NFC", xml)
+            stamp = (start + timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            out.append(FakeRecord(f"oai:fake:{n:05d}", stamp, xml))
+    return out
+
+
+async def register(store: Store, url: str, **spec: object) -> None:
+    try:
+        await registry.get_member(store, MEMBER)
+    except registry.MemberNotFound:
+        await registry.add_member(store, MEMBER, "Fake member library", endpoint_specs=[
+            EndpointSpec("oai-pmh", url=url, metadata_prefix="marc21", **spec)])
+
+
+async def harvest(store: Store, settings: Settings, url: str, *, full: bool = False,
+                  waits: list[float] | None = None) -> HarvestReport:
+    await register(store, url)
+
+    async def record_wait(seconds: float) -> None:
+        if waits is not None:
+            waits.append(seconds)
+    harvester = Harvester(store, settings, sleep=record_wait)
+    [target] = await targets(store, [MEMBER])
+    return await harvester.harvest(target, full=full)
+
+
+async def stored(store: Store) -> dict[str, bool]:
+    """local id → deleted, for every stored record."""
+    async with store.connect() as conn:
+        rows = (await conn.execute(sa.select(records.c.local_id, records.c.deleted))).all()
+    return {r.local_id: bool(r.deleted) for r in rows}
+
+
+async def stored_titles(store: Store) -> dict[str, str | None]:
+    async with store.connect() as conn:
+        rows = (await conn.execute(sa.select(records.c.local_id, records.c.title))).all()
+    return {r.local_id: r.title for r in rows}
