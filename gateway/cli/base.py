@@ -16,12 +16,14 @@ from gateway.catalogue import RecordNotFound
 from gateway.logs import setup_logging as configure_logs
 from gateway.registry import RegistryError
 from gateway.store import Store, open_store
+from protocols.errors import ProtocolError
 
 T = TypeVar("T")
 console = Console()
 err_console = Console(stderr=True)
 
-EXPECTED_ERRORS = (ConfigError, RegistryError, ConnectorError, RecordNotFound)
+# what a member's server or a user's input can cause; a bug still shows its traceback
+EXPECTED_ERRORS = (ConfigError, RegistryError, ConnectorError, RecordNotFound, ProtocolError)
 
 
 class LibgateGroup(click.Group):

@@ -22,7 +22,7 @@ OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 SCENARIOS = (
     "ok", "503-storm", "503-storm-date", "429", "reset-mid-body", "truncated-body",
     "token-loop", "bad-token-at-2", "huge-page", "undeclared-gzip", "invalid-xml-chars",
-    "latin1-as-utf8", "out-of-order", "deleted-no", "html-error-page",
+    "latin1-as-utf8", "out-of-order", "deleted-no", "html-error-page", "empty-first-page",
 )
 
 
@@ -105,6 +105,11 @@ class FakeMember:
             offset, from_ = 0, params.get("from")
             if params.get("metadataPrefix") != "marc21":
                 return self.error("cannotDisseminateFormat", "only marc21")
+            if self.scenario == "empty-first-page":
+                # some servers answer the first request with a token and no records yet
+                token_xml = f"<resumptionToken>0|{escape(from_ or '')}</resumptionToken>"
+                return self.envelope('verb="ListRecords"',
+                                     f"<ListRecords>{token_xml}</ListRecords>")
         chosen = self.selected(from_)
         if not chosen:
             return self.error("noRecordsMatch", "no records match")

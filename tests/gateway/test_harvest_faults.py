@@ -73,6 +73,14 @@ async def test_too_many_failures_fail_the_member_with_the_cause(store, settings,
     assert await stored(store) == {}
 
 
+async def test_page_with_a_token_and_no_records_goes_on(store, settings, source):
+    async with FakeMember(list(source), scenario="empty-first-page") as member:
+        report = await harvest(store, settings, member.url)
+    assert report.status == "succeeded", report.error
+    assert (report.pages, report.added) == (5, 35)
+    assert set(await stored(store)) == ids(source)
+
+
 async def test_repeated_token_stops_the_member(store, settings, source):
     async with FakeMember(list(source), scenario="token-loop") as member:
         report = await harvest(store, settings, member.url)

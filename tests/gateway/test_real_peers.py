@@ -121,3 +121,29 @@ async def test_zebra_sru_harvest_equals_the_file(store, settings):
     assert report.status == "succeeded", report.error
     assert report.added == len(originals)
     assert await normalized_by_001(store, "US-NIC") == await file_as_ingested(store)
+
+
+@pytest.mark.peers
+async def test_sru_search_live_and_a_refused_query(store, settings):
+    import asyncio
+    import json
+    import sys
+    with peer("sru-zebra", SHARED / "data" / SOURCE) as url:
+        await registry.add_member(store, "US-NIC", "Cornell (peer)", endpoint_specs=[
+            EndpointSpec("sru", url=url)])
+
+        async def cli(*args: str) -> tuple[int, str, str]:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "gateway.cli", "--db", store.url, "sru-search", "US-NIC",
+                *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            out, err = await process.communicate()
+            return process.returncode, out.decode(), err.decode()
+        code, out, _ = await cli("cql.allRecords=1", "--max", "5", "--json")
+        assert code == 0
+        found = json.loads(out)
+        assert found["total"] == 62 and len(found["records"]) == 5
+        assert all(r["id"] in file_records() for r in found["records"])
+        code, _, err = await cli("dc.title=(", "--json")
+    assert code == 1
+    assert "info:srw/diagnostic/1/10" in err and "dc.title=(" in err
+    assert "Traceback" not in err
