@@ -28,7 +28,8 @@ test: install-test
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: install-test
-	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/ingest.py --sizes 100000,400000
+	$(BIN)/python bench/harvest.py
 
 clean:
 	rm -rf $(VENV) demo-data .pytest_cache .hypothesis *.egg-info
