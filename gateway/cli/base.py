@@ -94,7 +94,7 @@ def subgroup(group: click.Group, name: str, help_text: str) -> click.Group:
     return group.group(name, cls=LibgateGroup, help=help_text)(lambda: None)
 
 
-@click.group(cls=LibgateGroup, epilog=settings_help(),
+@click.group(cls=LibgateGroup, epilog="\b\n" + settings_help(),  # \b: click keeps the lines
              context_settings={"max_content_width": 100, "help_option_names": ["-h", "--help"]})
 @common_options
 def main() -> None:
