@@ -53,10 +53,10 @@ def demo(ctx: click.Context, directory: str, then_serve: bool) -> None:
     async def action(store: Store, _s: Settings) -> list[str]:
         return await load_sample_consortium(store, Path(directory))
     for line in run_async(ctx, action):
-        console.print(line)
+        click.echo(line)
     if then_serve:
         settings = get_settings(ctx)
-        console.print(f"\n[bold]Open http://{settings.host}:{settings.port}/[/bold] — members, "
-                      f"counts and the JSON API (/api/members, /api/stats). Ctrl-C stops.")
+        click.echo(f"\nOpen http://{settings.host}:{settings.port}/ — members, counts and the "
+                   "JSON API (/api/members, /api/stats). Ctrl-C stops.")
         web.run_app(create_app(settings, schedule=True), host=settings.host,
                     port=settings.port, print=None)
