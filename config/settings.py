@@ -79,6 +79,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("harvest_delay", 0.2,
             "Politeness: seconds between the starts of two requests to the same host.",
             float, _non_negative),
+    Setting("harvest_workers", 0,
+            "Processes that parse and normalize harvested pages while the gateway commits the "
+            "previous page (0: in the gateway process).", int, _non_negative),
     Setting("harvest_overlap", 120.0,
             "Seconds subtracted from the server's last responseDate for the next incremental "
             "`from`, so records stamped during the previous run are not missed.",

@@ -55,12 +55,20 @@ class OaiPmhConnector:
             seen.add(token.value)
             params = resume_params("ListSets", token.value)
 
-    async def list_page(self, metadata_prefix: str, *, from_: str | None = None,
-                        set_spec: str | None = None, token: str | None = None,
-                        verb: str = "ListRecords") -> ListPage:
+    async def list_page_bytes(self, metadata_prefix: str, *, from_: str | None = None,
+                              set_spec: str | None = None, token: str | None = None,
+                              verb: str = "ListRecords") -> bytes:
+        """One page of a list verb, unparsed (the harvester parses it in a worker)."""
         if token:
             params = resume_params(verb, token)
         else:
             build = list_identifiers_params if verb == "ListIdentifiers" else list_records_params
             params = build(metadata_prefix, from_=from_, set_spec=set_spec)
-        return parse_list_page(await self._fetch(params), verb=verb, max_bytes=self.max_bytes)
+        return await self._fetch(params)
+
+    async def list_page(self, metadata_prefix: str, *, from_: str | None = None,
+                        set_spec: str | None = None, token: str | None = None,
+                        verb: str = "ListRecords") -> ListPage:
+        body = await self.list_page_bytes(metadata_prefix, from_=from_, set_spec=set_spec,
+                                          token=token, verb=verb)
+        return parse_list_page(body, verb=verb, max_bytes=self.max_bytes)

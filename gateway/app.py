@@ -75,6 +75,7 @@ def create_app(settings: Settings, store: Store | None = None, *,
         for task in list(app[BACKGROUND]):
             task.cancel()
         await asyncio.gather(*app[BACKGROUND], return_exceptions=True)
+        app[HARVESTER].close()
         await session.close()
         if owned:
             await app[STORE].close()

@@ -93,6 +93,8 @@ async def store(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[Store
 @pytest.fixture
 def settings(store: Store) -> Settings:
     # probing is off: these tests register endpoints at example URLs; probe tests turn it on
-    # politeness delay off: every fake member is on this machine
+    # politeness delay off: every fake member is on this machine; pages are converted
+    # in-process (the worker-process path has tests of its own)
     return load_settings(None, {"db": store.url, "admin_token": ADMIN_TOKEN,
-                                "probe_endpoints": False, "harvest_delay": 0}, environ={})
+                                "probe_endpoints": False, "harvest_delay": 0,
+                                "harvest_workers": 0}, environ={})

@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from datetime import timedelta
 from typing import Any
@@ -20,10 +22,9 @@ import sqlalchemy as sa
 
 from connectors.oaipmh import OaiPmhConnector
 from gateway.harvest.base import EndpointHarvest, HarvestFailed
-from gateway.harvest.convert import oai_record_to_incoming
-from gateway.store.records import IncomingRecord, QuarantineEntry
+from gateway.harvest.pages import ConvertedPage, PageConverter
 from gateway.store.schema import endpoints
-from protocols.oaipmh import BadResumptionToken, ListPage
+from protocols.oaipmh import BadResumptionToken
 from protocols.oaipmh.dates import next_from
 
 log = logging.getLogger(__name__)
@@ -38,10 +39,12 @@ class OaiHarvest(EndpointHarvest):
     endpoint_type = "oai-pmh"
 
     def __init__(self, store: Any, member: str, member_id: int, endpoint: sa.Row,
-                 connector: OaiPmhConnector, *, overlap: float = 120.0, **kwargs: Any) -> None:
+                 connector: OaiPmhConnector, *, overlap: float = 120.0,
+                 converter: PageConverter | None = None, **kwargs: Any) -> None:
         super().__init__(store, member, member_id, endpoint, **kwargs)
         self.connector = connector
         self.overlap = timedelta(seconds=overlap)
+        self.converter = converter or PageConverter(workers=0)
 
     async def _options(self) -> dict[str, Any]:
         """The endpoint's Identify facts (probed at registration; fetched now if missing)."""
@@ -64,6 +67,13 @@ class OaiHarvest(EndpointHarvest):
                 "prefix": self.endpoint.metadata_prefix or "marc21",
                 "set": self.endpoint.set_spec}
 
+    async def _fetch_and_convert(self, checkpoint: dict[str, Any],
+                                 position: int) -> ConvertedPage:
+        body = await self.connector.list_page_bytes(
+            checkpoint["prefix"], from_=checkpoint["from"], set_spec=checkpoint["set"],
+            token=checkpoint["token"])
+        return await self.converter.oai(body, position, self.connector.max_bytes)
+
     async def _harvest(self) -> None:
         options = await self._options()
         granularity = options.get("granularity") or DEFAULT_GRANULARITY
@@ -71,45 +81,42 @@ class OaiHarvest(EndpointHarvest):
             lambda previous: self._new_checkpoint(previous, granularity),
             lambda saved: not self.full or bool(saved.get("full")))
         tokens_seen: set[str] = {checkpoint["token"]} if checkpoint["token"] else set()
-        while True:
-            try:
-                page = await self.connector.list_page(
-                    checkpoint["prefix"], from_=checkpoint["from"], set_spec=checkpoint["set"],
-                    token=checkpoint["token"])
-            except BadResumptionToken as exc:
-                if checkpoint["token"] is None or checkpoint["restarts"] >= MAX_WINDOW_RESTARTS:
-                    raise
-                checkpoint = {**checkpoint, "token": None,
-                              "restarts": checkpoint["restarts"] + 1}
-                self.report.restarts = checkpoint["restarts"]
-                tokens_seen.clear()
-                log.warning("member %s: %s; restarting the window from %s", self.member, exc,
-                            checkpoint["from"] or "the beginning")
-                continue
-            next_token = page.token.value if page.token else None
-            if next_token is not None and next_token in tokens_seen:
-                raise HarvestFailed(f"the server repeated resumption token {next_token!r} "
-                                    f"after page {self.report.pages + 1}: stopping this "
-                                    "member rather than looping")
-            if next_token is not None:
-                tokens_seen.add(next_token)
-            checkpoint = {**checkpoint, "token": next_token}
-            items, rejected = self._convert(page)
-            await self._commit_page(items, rejected, checkpoint, page.response_date)
-            if next_token is None:
-                break
+        # while page N commits, page N+1 is fetched and converted (another core, if any)
+        ahead: asyncio.Task[ConvertedPage] | None = None
+        try:
+            while True:
+                try:
+                    page = await (ahead or self._fetch_and_convert(checkpoint,
+                                                                   self.report.records_read))
+                except BadResumptionToken as exc:
+                    ahead = None
+                    if (checkpoint["token"] is None
+                            or checkpoint["restarts"] >= MAX_WINDOW_RESTARTS):
+                        raise
+                    checkpoint = {**checkpoint, "token": None,
+                                  "restarts": checkpoint["restarts"] + 1}
+                    self.report.restarts = checkpoint["restarts"]
+                    tokens_seen.clear()
+                    log.warning("member %s: %s; restarting the window from %s", self.member,
+                                exc, checkpoint["from"] or "the beginning")
+                    continue
+                ahead = None
+                if page.token is not None and page.token in tokens_seen:
+                    raise HarvestFailed(f"the server repeated resumption token {page.token!r} "
+                                        f"after page {self.report.pages + 1}: stopping this "
+                                        "member rather than looping")
+                checkpoint = {**checkpoint, "token": page.token}
+                if page.token is not None:
+                    tokens_seen.add(page.token)
+                    following = self.report.records_read + len(page.items) + len(page.rejected)
+                    ahead = asyncio.create_task(self._fetch_and_convert(checkpoint, following))
+                await self._commit_page(page.items, page.rejected, checkpoint,
+                                        page.response_date)
+                if page.token is None:
+                    break
+        finally:
+            if ahead is not None and not ahead.done():
+                ahead.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await ahead
         await self._finish(diff_deletions=self.full and options.get("deleted_record") == "no")
-
-    def _convert(self, page: ListPage) -> tuple[list[IncomingRecord], list[QuarantineEntry]]:
-        items: list[IncomingRecord] = []
-        rejected: list[QuarantineEntry] = []
-        position = self.report.records_read
-        for record in page.records:
-            position += 1
-            outcome = oai_record_to_incoming(record, position)
-            (rejected if isinstance(outcome, QuarantineEntry) else items).append(outcome)
-        for raw, reason in page.bad_records:
-            position += 1
-            rejected.append(QuarantineEntry(position=position, raw=raw, reason="xml",
-                                            detail=reason))
-        return items, rejected

@@ -16,6 +16,7 @@ from connectors.marcfile import MarcFileConnector
 from connectors.oaipmh import OaiPmhConnector
 from connectors.sru import SruConnector
 from gateway.harvest.oai import OaiHarvest
+from gateway.harvest.pages import PageConverter
 from gateway.harvest.report import HarvestReport
 from gateway.harvest.sru import SruHarvest
 from gateway.ingest import Ingest
@@ -76,6 +77,7 @@ class Harvester:
         self.metrics = metrics or HarvestMetrics.disabled()
         self.session = session
         self.limiter = HostLimiter(settings.harvest_per_host, settings.harvest_delay)
+        self.converter = PageConverter(settings.harvest_workers)
 
     async def harvest(self, target: Target, *, full: bool = False,
                       progress: Callable[[HarvestReport], None] | None = None) -> HarvestReport:
@@ -96,7 +98,7 @@ class Harvester:
                                             max_bytes=self.settings.max_xml_bytes)
                 job = OaiHarvest(self.store, target.member, target.member_id, endpoint,
                                  connector, full=full, overlap=self.settings.harvest_overlap,
-                                 **common)
+                                 converter=self.converter, **common)
             else:
                 job = SruHarvest(self.store, target.member, target.member_id, endpoint,
                                  SruConnector(endpoint.url, http), **common)
@@ -146,3 +148,8 @@ class Harvester:
             if own:
                 await self.session.close()
                 self.session = None
+                self.close()
+
+    def close(self) -> None:
+        """Stop the page-conversion workers (they start again when needed)."""
+        self.converter.close()

@@ -43,6 +43,19 @@ async def test_retry_after_in_seconds_is_honoured(store, settings, source, scena
     assert set(await stored(store)) == ids(source)
 
 
+async def test_worker_process_conversion_stores_the_same(store, settings, source):
+    """Pages parsed and normalized in a worker process give exactly the in-process result."""
+    from config.settings import load_settings
+    pooled = load_settings(None, {**settings.values, "harvest_workers": 1}, environ={})
+    async with FakeMember(list(source), page_size=7, scenario="bad-token-at-2") as member:
+        report = await harvest(store, pooled, member.url)
+    assert report.status == "succeeded", report.error
+    assert (report.pages, report.added, report.restarts) == (7, 35, 1)
+    async with FakeMember(list(source), page_size=7) as member:
+        reference = await clean_titles(member.url)
+    assert await stored_titles(store) == reference
+
+
 async def test_retry_after_as_http_date_is_honoured(store, settings, source):
     waits: list[float] = []
     async with FakeMember(list(source), scenario="503-storm-date") as member:
