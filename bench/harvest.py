@@ -129,7 +129,7 @@ def main() -> None:
         sickle_n, sickle_s = (0, 1.0) if args.skip_sickle else sickle_run(url)
     finally:
         server.terminate()
-    rate_a, rate_b = sickle_n / sickle_s, floor_n / floor_s
+    rate_a, rate_b = max(sickle_n, 1) / sickle_s, floor_n / floor_s
     rate_c = ours["records"] / ours["seconds"]
     print(f"harvest benchmark: {args.records} MARCXML records, 100 per page, local endpoint")
     print(f"  (a) Sickle + pymarc.parse_xml_to_array : {rate_a:9.0f} records/s")
