@@ -2,6 +2,7 @@
 
     MarcStreamReader.feed(bytes) → [RawRecord]   split only; never decodes, never raises on data
     decode_record(RawRecord)     → DecodedRecord or MarcError(reason, detail)
+    decode_marcxml_element(element, raw) → the same, for a MARCXML element already parsed
     marc_local_id(record, raw)   → 001, or "sha1-…" of the raw bytes
 
 The reader sniffs the syntax from the first bytes (``<`` → MARCXML, else ISO 2709) and keeps
@@ -45,14 +46,15 @@ import pymarc
 
 from protocols.errors import MarcError
 from protocols.marc.iso2709 import _decode_iso2709
-from protocols.marc.marcxml import _decode_marcxml
+from protocols.marc.marcxml import _decode_marcxml, decode_marcxml_element
 from protocols.marc.stream import MarcStreamReader, read_records
 from protocols.marc.types import MAX_RECORD_BYTES, DecodedRecord, RawRecord, XmlContext
 from protocols.xml import MARC_NS
 
 __all__ = [
     "MARC_NS", "RawRecord", "DecodedRecord", "XmlContext", "MarcStreamReader",
-    "decode_record", "read_records", "marc_local_id", "MAX_RECORD_BYTES",
+    "decode_record", "decode_marcxml_element", "read_records", "marc_local_id",
+    "MAX_RECORD_BYTES",
 ]
 
 

@@ -39,6 +39,10 @@ class OaiRecord:
     # every namespace in scope declared, so it parses on its own; None for a deleted record
     metadata: bytes | None
     raw: bytes              # the whole <record> element, serialized the same way
+    # that first element itself, still in the page's tree, when the page was read with
+    # read_record(..., keep_payload=True): the converter decodes it instead of parsing
+    # ``metadata`` again, and drops it (it keeps the whole page tree alive)
+    metadata_element: etree._Element | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(slots=True)
@@ -117,8 +121,11 @@ def read_header(element: etree._Element) -> Header:
     return Header(identifier, datestamp, set_specs, element.get("status") == "deleted")
 
 
-def read_record(element: etree._Element) -> OaiRecord:
-    """A <record>: its header, its metadata payload (None when deleted) and itself, serialized."""
+def read_record(element: etree._Element, *, keep_payload: bool = False) -> OaiRecord:
+    """A <record>: its header, its metadata payload (None when deleted) and itself, serialized.
+
+    ``keep_payload`` also keeps the payload element (``OaiRecord.metadata_element``).
+    """
     header_element = element.find(oai("header"))
     if header_element is None:
         raise BadRecord("record has no header")
@@ -131,7 +138,8 @@ def read_record(element: etree._Element) -> OaiRecord:
     payload = next((c for c in container if isinstance(c.tag, str)), None)
     if payload is None:
         raise BadRecord(f"record {header.identifier!r}: <metadata> holds no element")
-    return OaiRecord(header, serialize(payload), serialize(element))
+    return OaiRecord(header, serialize(payload), serialize(element),
+                     payload if keep_payload else None)
 
 
 def read_token(element: etree._Element) -> ResumptionToken | None:

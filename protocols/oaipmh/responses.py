@@ -82,12 +82,16 @@ def parse_list_page(data: bytes, *, verb: str = "ListRecords",
     page = ListPage(response_date, [], [], None, [], repairs)
     item_tag = oai("record") if verb == "ListRecords" else oai("header")
     token_tag = oai("resumptionToken")
+    # Payload elements stay attached so the converter need not parse them again (they keep
+    # the tree alive until it has converted the page), unless the page needed huge_tree:
+    # their bytes alone would meet limits the page did not, and must keep meeting them.
+    keep_payload = len(data) <= _HUGE_FROM
     unexpected: list[str] = []
-    # children are visited, never listed: no lxml proxy outlives its record (memory, speed)
+    # children are visited, never listed: only the payloads outlive their records (memory)
     for element in container:
         tag = element.tag
         if tag == item_tag:
-            _read_item(element, verb, page)
+            _read_item(element, verb, page, keep_payload)
         elif tag == token_tag:
             page.token = read_token(element)
         elif isinstance(tag, str):
@@ -99,12 +103,13 @@ def parse_list_page(data: bytes, *, verb: str = "ListRecords",
     return note_missing_datestamps(page)
 
 
-def _read_item(element: etree._Element, verb: str, page: ListPage) -> None:
+def _read_item(element: etree._Element, verb: str, page: ListPage,
+               keep_payload: bool = False) -> None:
     try:
         if verb == "ListIdentifiers":
             page.headers.append(read_header(element))
         else:
-            page.records.append(read_record(element))
+            page.records.append(read_record(element, keep_payload=keep_payload))
     except BadRecord as bad:
         page.bad_records.append((serialize(element), bad.reason))
 

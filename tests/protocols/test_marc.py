@@ -604,3 +604,22 @@ def test_record_in_a_foreign_namespace_is_read_and_noted():
     assert len(decoded) == 3
     assert any("namespace" in r for r in decoded[2].repairs)
     assert not decoded[0].repairs
+
+
+def test_decoding_a_parsed_element_equals_decoding_its_bytes():
+    """The harvest path decodes the already-parsed <metadata> element; it must give exactly
+    what decoding the serialized record gives."""
+    from protocols.marc import decode_marcxml_element
+    from protocols.oaipmh import parse_list_page
+    from tests.shared_data import require_shared
+    page = parse_list_page(require_shared("data", "oai", "vufindharvest", "marc.xml").read_bytes())
+    compared = 0
+    for record in page.records:
+        if record.metadata_element is None:
+            continue
+        from_element = decode_marcxml_element(record.metadata_element, record.metadata)
+        from_bytes = decode_record(RawRecord(0, 0, record.metadata, "marcxml"))
+        assert from_element.record.as_json() == from_bytes.record.as_json()
+        assert from_element.repairs == from_bytes.repairs
+        compared += 1
+    assert compared > 10
