@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from connectors.errors import ConnectorError
 from connectors.http import HttpClient
 from protocols.oaipmh import (
-    Identify, ListPage, MetadataFormat, OaiSet, maybe_decompress, parse_identify,
-    parse_list_page, parse_metadata_formats, parse_sets,
+    Identify, MetadataFormat, OaiSet, maybe_decompress, parse_identify,
+    parse_metadata_formats, parse_sets,
 )
 from protocols.oaipmh.requests import (
     identify_params, list_identifiers_params, list_metadata_formats_params, list_records_params,
@@ -58,17 +58,11 @@ class OaiPmhConnector:
     async def list_page_bytes(self, metadata_prefix: str, *, from_: str | None = None,
                               set_spec: str | None = None, token: str | None = None,
                               verb: str = "ListRecords") -> bytes:
-        """One page of a list verb, unparsed (the harvester parses it in a worker)."""
+        """One page of a list verb, unparsed: the harvester parses it with
+        ``gateway.harvest.pages.convert_oai_page`` (in a worker process, if configured)."""
         if token:
             params = resume_params(verb, token)
         else:
             build = list_identifiers_params if verb == "ListIdentifiers" else list_records_params
             params = build(metadata_prefix, from_=from_, set_spec=set_spec)
         return await self._fetch(params)
-
-    async def list_page(self, metadata_prefix: str, *, from_: str | None = None,
-                        set_spec: str | None = None, token: str | None = None,
-                        verb: str = "ListRecords") -> ListPage:
-        body = await self.list_page_bytes(metadata_prefix, from_=from_, set_spec=set_spec,
-                                          token=token, verb=verb)
-        return parse_list_page(body, verb=verb, max_bytes=self.max_bytes)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -11,6 +13,8 @@ from gateway import catalogue
 from gateway.cli.base import command, console, emit_json, err_console, main, run_async, subgroup
 from gateway.ingest import IngestReport, ingest
 from gateway.store import Store
+from protocols.errors import MarcError
+from protocols.marc import RawRecord, decode_record
 
 
 @command(main, "ingest")
@@ -103,10 +107,6 @@ def raw_text(raw: dict) -> str:
     """MARCXML as it is; ISO 2709 in the MARC breaker text form (via the reader)."""
     if "text" in raw:
         return raw["text"]
-    import base64
-
-    from protocols.marc import RawRecord, decode_record
-    from protocols.errors import MarcError
     data = base64.b64decode(raw["base64"])
     try:
         return str(decode_record(RawRecord(1, 0, data, "iso2709")).record)

@@ -159,11 +159,9 @@ class EndpointHarvest:
         deletions) records not seen by this run are marked deleted — unless it saw none."""
         async with self.store.begin() as conn:
             if diff_deletions:
-                stored = await conn.scalar(sa.select(sa.func.count()).select_from(
-                    harvest_runs).where(harvest_runs.c.id == self.report.run_id)
-                    .where((harvest_runs.c.added + harvest_runs.c.updated
-                            + harvest_runs.c.unchanged) > 0))
-                if stored:
+                # the run row, not this process's report: a resumed run counts earlier pages
+                run = await get_run(conn, self.report.run_id)
+                if run.added + run.updated + run.unchanged > 0:
                     gone = await mark_absent_deleted(conn, self.member_id, self.report.run_id,
                                                      self.endpoint.id)
                     await add_counts(conn, self.report.run_id, deleted=gone)

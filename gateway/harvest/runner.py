@@ -11,6 +11,7 @@ import aiohttp
 import sqlalchemy as sa
 
 from config.settings import Settings
+from connectors.errors import ConnectorError
 from connectors.http import HostLimiter, HttpClient, RetryPolicy, make_session
 from connectors.marcfile import MarcFileConnector
 from connectors.oaipmh import OaiPmhConnector
@@ -120,7 +121,7 @@ class Harvester:
                      endpoint_id=endpoint.id)
         try:
             result = await job.run()
-        except Exception as exc:  # noqa: BLE001 - reported per member; the others go on
+        except ConnectorError as exc:   # unreadable export: reported, the others go on
             report.status, report.error = "failed", f"{exc.__class__.__name__}: {exc}"
             self.metrics.failure(target.member)
             return report
