@@ -134,3 +134,75 @@ quarantine = sa.Table(
     sa.Column("raw", sa.LargeBinary, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
 )
+
+# --- the union index (issue 4) ------------------------------------------------------------
+# A cluster is one work as the union catalogue shows it. Clusters are never deleted: a cluster
+# that dissolves keeps its row with ``deleted`` true, so the OAI-PMH provider can answer with a
+# persistent deleted record. ``updated_at`` is its OAI datestamp and changes whenever the
+# cluster's membership or merged record changes.
+
+clusters = sa.Table(
+    "clusters", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("record_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("title", sa.Text),
+    sa.Column("year", sa.Integer),
+    sa.Column("format", sa.String(16)),
+    sa.Column("merged", JSONType, nullable=False),          # protocols.union.UnionRecord
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+sa.Index("ix_clusters_updated", clusters.c.updated_at, clusters.c.id)
+
+# one row per clustered (live, bibliographic) record: which cluster it is in and why
+cluster_records = sa.Table(
+    "cluster_records", metadata,
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("records.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("cluster_id", sa.Integer, sa.ForeignKey("clusters.id"), nullable=False,
+              index=True),
+    sa.Column("member_id", sa.Integer, sa.ForeignKey("members.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+)
+
+# every record's match keys (kind: isbn, oclc, lccn, id, title_author, content, ...)
+match_keys = sa.Table(
+    "match_keys", metadata,
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("records.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("value", sa.String(255), nullable=False),
+)
+sa.Index("ix_match_keys_kind_value", match_keys.c.kind, match_keys.c.value)
+
+# the explanation: each link joining two records of a cluster, with the rule and the values
+cluster_links = sa.Table(
+    "cluster_links", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("cluster_id", sa.Integer, sa.ForeignKey("clusters.id"), nullable=False,
+              index=True),
+    sa.Column("record_a", sa.Integer, sa.ForeignKey("records.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("record_b", sa.Integer, sa.ForeignKey("records.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("rule", sa.String(64), nullable=False),
+    sa.Column("evidence", JSONType, nullable=False),        # the values compared
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+# staff decisions, kept by (member, local id) so they survive re-harvests and rebuilds:
+# kind "split" keeps record A out of any cluster with record B (B null: alone);
+# kind "merge" keeps A and B in one cluster
+cluster_decisions = sa.Table(
+    "cluster_decisions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("member_a", sa.String(64), nullable=False),
+    sa.Column("local_id_a", sa.String(255), nullable=False),
+    sa.Column("member_b", sa.String(64)),
+    sa.Column("local_id_b", sa.String(255)),
+    sa.Column("reason", sa.Text),
+    sa.Column("made_by", sa.String(128)),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
