@@ -106,6 +106,17 @@ SETTINGS: tuple[Setting, ...] = (
             "registered, and refuse it when it does not answer as configured.", bool),
     Setting("log_level", "INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.",
             check=_log_level),
+    # --- signatures and tokens (inter-institution messages, staff API) ---
+    Setting("signature_max_age", 300.0,
+            "Seconds a signed ISO 18626 message stays acceptable after its `created` time; "
+            "older ones are refused as expired (and their nonces may be forgotten).",
+            float, _positive),
+    Setting("key_grace_days", 7.0,
+            "Days a member's previous signing key keeps verifying after `members keygen` "
+            "rotates it.", float, _non_negative),
+    Setting("gateway_key_file", "",
+            "PEM file with LibGate's own Ed25519 signing key (shared by every gateway worker); "
+            "empty: `libgate-gateway-key.pem` beside the SQLite database, created when missing."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -206,3 +206,40 @@ cluster_decisions = sa.Table(
     sa.Column("made_by", sa.String(128)),
     sa.Column("created_at", Timestamp, nullable=False),
 )
+
+# --- keys, tokens and replay protection (issue 5) -------------------------------------------
+
+# members' Ed25519 public keys for RFC 9421 signatures. A rotated key keeps verifying until
+# ``valid_until`` (the grace period); the private keys never reach the store.
+member_keys = sa.Table(
+    "member_keys", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("member_id", sa.Integer, sa.ForeignKey("members.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("key_id", sa.String(128), nullable=False, unique=True),
+    sa.Column("public_key", sa.Text, nullable=False),           # base64url raw 32 bytes
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("valid_until", Timestamp),                        # None: current key
+)
+
+# staff and consortium-admin API tokens; only a SHA-256 of each token is kept
+api_tokens = sa.Table(
+    "api_tokens", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("member_id", sa.Integer, sa.ForeignKey("members.id", ondelete="CASCADE"),
+              index=True),                                     # None: consortium office
+    sa.Column("role", sa.String(16), nullable=False),           # staff | admin
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("label", sa.Text),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("revoked_at", Timestamp),
+)
+
+# signature nonces already accepted; the primary key makes a replay fail even when two
+# gateway workers receive the same message at once
+seen_nonces = sa.Table(
+    "seen_nonces", metadata,
+    sa.Column("key_id", sa.String(128), primary_key=True),
+    sa.Column("nonce", sa.String(128), primary_key=True),
+    sa.Column("seen_at", Timestamp, nullable=False, index=True),
+)

@@ -21,7 +21,7 @@ async def list_harvests(request: web.Request) -> web.Response:
 
 async def start_harvest(request: web.Request) -> web.Response:
     """Start the member's harvest in the background (admin); 202 with the endpoints."""
-    require_admin(request)
+    await require_admin(request)
     code = request.match_info["code"]
     full = request.query.get("full") in ("1", "true")
     chosen = await targets(request.app[STORE], [code])

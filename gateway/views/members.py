@@ -36,7 +36,7 @@ async def get_member(request: web.Request) -> web.Response:
 
 
 async def add_member(request: web.Request) -> web.Response:
-    require_admin(request)
+    await require_admin(request)
     body = await _json_object(request)
     member = await registry.add_member(
         request.app[STORE], str(body.get("code", "")), str(body.get("name", "")),
@@ -47,7 +47,7 @@ async def add_member(request: web.Request) -> web.Response:
 
 
 async def update_member(request: web.Request) -> web.Response:
-    require_admin(request)
+    await require_admin(request)
     body = await _json_object(request)
     removals = body.get("remove_endpoints", [])
     if not isinstance(removals, list) or not all(isinstance(i, int) for i in removals):
@@ -62,6 +62,6 @@ async def update_member(request: web.Request) -> web.Response:
 
 
 async def remove_member(request: web.Request) -> web.Response:
-    require_admin(request)
+    await require_admin(request)
     await registry.remove_member(request.app[STORE], request.match_info["code"])
     return web.Response(status=204)

@@ -50,13 +50,19 @@ async def test_writes_need_the_admin_token(client):
     assert await (await client.get("/api/members")).json() == []
 
 
-async def test_without_configured_token_the_api_is_read_only(aiohttp_client, store):
-    settings = load_settings(None, {"db": store.url}, environ={})
+async def test_without_configured_token_only_stored_admin_tokens_write(aiohttp_client, store):
+    from gateway.security.tokens import create_token
+
+    settings = load_settings(None, {"db": store.url}, environ={})   # no admin_token setting
     client = await aiohttp_client(create_app(settings, store=store))
     refused = await client.post("/api/members", json={"code": "US-DLC", "name": "LC"},
                                 headers={"Authorization": "Bearer "})
-    assert refused.status == 403
-    assert "read-only" in (await refused.json())["error"]
+    assert refused.status == 401
+    async with store.begin() as conn:
+        _, admin = await create_token(conn, None, "admin", "office")
+    accepted = await client.post("/api/members", json={"code": "US-DLC", "name": "LC"},
+                                 headers={"Authorization": f"Bearer {admin}"})
+    assert accepted.status == 201, await accepted.text()
 
 
 @pytest.mark.parametrize(("payload", "status", "fragment"), [

@@ -1,0 +1,97 @@
+"""Verifying a signed inter-institution message against the registry.
+
+``protocols.httpsig.verify_request`` checks the cryptography, coverage, digest and age; what
+needs the store is here: the key must be registered and still valid (rotation grace), its nonce
+must not have been seen (replay), and the agency the message claims to come from must be the
+member that owns the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Iterable, Mapping
+
+import http_sf
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from gateway.security.keys import KeyRing, MemberKey
+from gateway.store import Store
+from gateway.store.schema import seen_nonces
+from protocols.httpsig import SignatureRejected, VerifiedSignature, verify_request
+
+
+@dataclass(slots=True, frozen=True)
+class SignedBy:
+    """Who signed a message LibGate accepted."""
+
+    member: str
+    key_id: str
+    nonce: str
+
+
+async def verify_member_message(store: Store, ring: KeyRing, method: str, url: str,
+                                headers: Mapping[str, str] | Iterable[tuple[str, str]],
+                                body: bytes, *, max_age: timedelta) -> SignedBy:
+    """Verify a received message; raise ``SignatureRejected`` (with its reason) if refused."""
+    headers = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
+    key_id = _claimed_key_id(headers)
+    key = await ring.lookup(key_id) if key_id else None
+    now = datetime.now(UTC)
+    if key is not None and not key.valid_at(now):
+        raise SignatureRejected("key-retired", f"key {key_id!r} of {key.member} is no longer "
+                                               "valid (rotated out)")
+
+    def resolve(kid: str) -> Ed25519PublicKey | None:
+        return ring.public_key(key) if key is not None and kid == key.key_id else None
+
+    verified = verify_request(method, url, headers, body, resolve_key=resolve, max_age=max_age)
+    assert key is not None
+    await _remember_nonce(store, verified, now)
+    return SignedBy(member=key.member, key_id=key.key_id, nonce=verified.nonce)
+
+
+def check_agency(signed_by: SignedBy, agency_id: str) -> None:
+    """The message's sending agency must be the member whose key signed it."""
+    if agency_id.casefold() != signed_by.member.casefold():
+        raise SignatureRejected(
+            "wrong-agency", f"message claims agency {agency_id!r} but is signed with key "
+                            f"{signed_by.key_id!r} of {signed_by.member}")
+
+
+async def _remember_nonce(store: Store, verified: VerifiedSignature, now: datetime) -> None:
+    try:
+        async with store.begin() as conn:
+            await conn.execute(seen_nonces.insert().values(
+                key_id=verified.key_id, nonce=verified.nonce, seen_at=now))
+    except sa.exc.IntegrityError:
+        raise SignatureRejected("replayed", f"nonce {verified.nonce!r} of key "
+                                            f"{verified.key_id!r} was already used") from None
+
+
+async def forget_old_nonces(store: Store, max_age: timedelta) -> int:
+    """Drop nonces older than twice the signature age window (they can no longer verify)."""
+    cutoff = datetime.now(UTC) - 2 * max_age
+    async with store.begin() as conn:
+        result = await conn.execute(seen_nonces.delete().where(seen_nonces.c.seen_at < cutoff))
+    return result.rowcount or 0
+
+
+def _claimed_key_id(headers: list[tuple[str, str]]) -> str | None:
+    """The keyid parameter of the Signature-Input header, read without trusting it."""
+    value = ", ".join(v for k, v in headers if k.lower() == "signature-input")
+    if not value:
+        return None
+    try:
+        parsed = http_sf.parse(value.encode(), tltype="dictionary")
+    except ValueError:          # malformed: the verifier refuses it with its own reason
+        return None
+    for _label, (_member, params) in parsed.items():
+        key_id = params.get("keyid")
+        if isinstance(key_id, str):
+            return key_id
+    return None
+
+
+__all__ = ["SignedBy", "MemberKey", "check_agency", "forget_old_nonces", "verify_member_message"]
