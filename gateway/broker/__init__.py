@@ -1,0 +1,1 @@
+"""The ILL broker: rotas from the union index, ISO 18626 transactions between members."""
