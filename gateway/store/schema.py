@@ -31,6 +31,9 @@ members = sa.Table(
     sa.Column("contact", sa.Text),
     sa.Column("status", sa.String(16), nullable=False, server_default="open"),
     sa.Column("status_reason", sa.Text),
+    # lending policy: services offered, response deadline, delivery-link limits (see
+    # gateway.policy for the keys and defaults)
+    sa.Column("policy", JSONType),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
 )
@@ -243,3 +246,129 @@ seen_nonces = sa.Table(
     sa.Column("nonce", sa.String(128), primary_key=True),
     sa.Column("seen_at", Timestamp, nullable=False, index=True),
 )
+
+# --- e-resources, emergency posture, access links, copyright (issue 6) ----------------------
+
+# when a member's service status (members.status) applies: set by its admin with a reason
+member_status_periods = sa.Table(
+    "member_status_periods", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("member_id", sa.Integer, sa.ForeignKey("members.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("starts_on", sa.Date),
+    sa.Column("ends_on", sa.Date),
+    sa.Column("set_by", sa.String(128)),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+# consortium-wide emergencies (at most one open: ended_at null)
+emergencies = sa.Table(
+    "emergencies", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("starts_on", sa.Date, nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("declared_by", sa.String(128)),
+    sa.Column("declared_at", Timestamp, nullable=False),
+    sa.Column("ended_at", Timestamp),
+)
+
+# a member's e-resource holdings, one row per KBART line
+eresource_titles = sa.Table(
+    "eresource_titles", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("member_id", sa.Integer, sa.ForeignKey("members.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("package", sa.String(255), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("publication_type", sa.String(16), nullable=False),
+    sa.Column("coverage", JSONType, nullable=False),         # KBART coverage columns as found
+    sa.Column("title_url", sa.Text),
+    sa.Column("line", sa.Integer),
+    sa.Column("loaded_at", Timestamp, nullable=False),
+)
+sa.Index("ix_eresource_titles_member_package", eresource_titles.c.member_id,
+         eresource_titles.c.package)
+
+eresource_identifiers = sa.Table(
+    "eresource_identifiers", metadata,
+    sa.Column("title_id", sa.Integer, sa.ForeignKey("eresource_titles.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("value", sa.String(32), nullable=False, index=True),   # ISSN or ISBN-13
+)
+
+licences = sa.Table(
+    "licences", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("member_id", sa.Integer, sa.ForeignKey("members.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("package", sa.String(255)),
+    sa.Column("title_identifier", sa.String(32)),
+    sa.Column("terms", JSONType, nullable=False),            # {illElectronic: "...", ...}
+    sa.Column("emergency_from", sa.Date),
+    sa.Column("emergency_until", sa.Date),
+    sa.Column("note", sa.Text),
+    sa.Column("loaded_at", Timestamp, nullable=False),
+)
+
+# signed, time-limited, view-limited delivery links; the token itself is never stored
+access_links = sa.Table(
+    "access_links", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("link_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("lender_id", sa.Integer, sa.ForeignKey("members.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("borrower_id", sa.Integer, sa.ForeignKey("members.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("request_ref", sa.String(128)),
+    sa.Column("file_path", sa.Text),                          # uploaded copy (purged on expiry)
+    sa.Column("url", sa.Text),                                # or the lender's URL
+    sa.Column("filename", sa.Text),
+    sa.Column("content_type", sa.String(128)),
+    sa.Column("max_views", sa.Integer, nullable=False),
+    sa.Column("views", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("expires_at", Timestamp, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("purged_at", Timestamp),
+)
+
+# every copy supplied to a borrower, classified for copyright compliance
+copyright_entries = sa.Table(
+    "copyright_entries", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("borrower_id", sa.Integer, sa.ForeignKey("members.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("title_key", sa.String(255), nullable=False),   # ISSN, else folded journal title
+    sa.Column("journal_title", sa.Text),
+    sa.Column("request_year", sa.Integer, nullable=False),
+    sa.Column("published_year", sa.Integer),
+    sa.Column("category", sa.String(4), nullable=False),      # CCG | CCL
+    sa.Column("ordinal", sa.Integer),
+    sa.Column("needs_decision", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("decision", sa.String(16)),                     # royalty | refused | None
+    sa.Column("request_ref", sa.String(128)),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+sa.Index("ix_copyright_borrower_title_year", copyright_entries.c.borrower_id,
+         copyright_entries.c.title_key, copyright_entries.c.request_year)
+
+# emergency temporary access: one concurrent digital reader per print copy the member holds.
+# A checkout takes a numbered slot; the unique index on live slots makes two readers racing
+# for the last copy end with exactly one winner, on SQLite and PostgreSQL alike.
+etas_checkouts = sa.Table(
+    "etas_checkouts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("member_id", sa.Integer, sa.ForeignKey("members.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("cluster_id", sa.Integer, sa.ForeignKey("clusters.id"), nullable=False),
+    sa.Column("slot", sa.Integer, nullable=False),
+    sa.Column("reader", sa.String(255), nullable=False),      # the member's patron reference
+    sa.Column("digital_member_id", sa.Integer, sa.ForeignKey("members.id")),  # who serves it
+    sa.Column("started_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False),
+    sa.Column("ended_at", Timestamp),                          # returned or expired
+    sa.Column("live", sa.Boolean),                             # True while active, else NULL
+)
+sa.Index("uq_etas_live_slot", etas_checkouts.c.member_id, etas_checkouts.c.cluster_id,
+         etas_checkouts.c.slot, etas_checkouts.c.live, unique=True)
