@@ -117,6 +117,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("gateway_key_file", "",
             "PEM file with LibGate's own Ed25519 signing key (shared by every gateway worker); "
             "empty: `libgate-gateway-key.pem` beside the SQLite database, created when missing."),
+    Setting("files_dir", "",
+            "Folder for copies lenders upload for delivery links (purged after expiry); "
+            "empty: `libgate-files` beside the SQLite database."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

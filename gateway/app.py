@@ -15,11 +15,23 @@ from connectors.http import make_session
 from gateway.catalogue import RecordNotFound
 from gateway.harvest.probe import make_prober
 from gateway.harvest.runner import Harvester
-from gateway.keys import BACKGROUND, HARVESTER, METRICS, PROBE, SCHEDULER, SETTINGS, STORE
+from gateway.keys import (
+    BACKGROUND,
+    GATEWAY_KEY,
+    HARVESTER,
+    KEYRING,
+    METRICS,
+    PROBE,
+    SCHEDULER,
+    SETTINGS,
+    STORE,
+)
 from gateway.metrics import HarvestMetrics
 from gateway.registry import RegistryError
 from gateway.scheduler import Scheduler
+from gateway.security.keys import KeyRing, load_gateway_key
 from gateway.store import Store, open_store
+from gateway.views import eresources as eresource_views
 from gateway.views import harvests as harvest_views
 from gateway.views import members as member_views
 from gateway.views import pages, records as record_views
@@ -55,10 +67,12 @@ def create_app(settings: Settings, store: Store | None = None, *,
     app[METRICS] = HarvestMetrics()
     app[PROBE] = make_prober(settings)
     app[BACKGROUND] = set()
+    app[GATEWAY_KEY] = load_gateway_key(settings.gateway_key_file, settings.db)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         owned = store is None
         app[STORE] = store if store is not None else await open_store(settings.db)
+        app[KEYRING] = KeyRing(app[STORE])
         session = make_session(settings.http_timeout)
         app[HARVESTER] = Harvester(app[STORE], settings, metrics=app[METRICS], session=session)
         ticker = None
@@ -96,5 +110,18 @@ def create_app(settings: Settings, store: Store | None = None, *,
         web.get("/api/records/{member}/{local_id}", record_views.get_record),
         web.get("/api/quarantine", record_views.list_quarantine),
         web.get("/api/runs", record_views.list_runs),
+        web.post("/api/members/{code}/eresources", eresource_views.load_kbart),
+        web.post("/api/members/{code}/licences", eresource_views.load_licences),
+        web.put("/api/members/{code}/status", eresource_views.put_status),
+        web.get("/api/members/{code}/policy", eresource_views.get_policy_view),
+        web.patch("/api/members/{code}/policy", eresource_views.patch_policy),
+        web.get("/api/posture", eresource_views.get_posture),
+        web.post("/api/emergency", eresource_views.declare_emergency),
+        web.delete("/api/emergency", eresource_views.end_emergency),
+        web.get("/api/copyright/{member}/{year}", eresource_views.copyright_report),
+        web.post("/api/deliveries", eresource_views.create_delivery),
+        web.get("/links/{token}", eresource_views.open_delivery),
+        web.get("/.well-known/jwks.json", eresource_views.public_keys),
+        web.post("/api/grants", eresource_views.issue_grant),
     ])
     return app

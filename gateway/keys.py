@@ -12,6 +12,7 @@ from gateway.harvest.runner import Harvester
 from gateway.metrics import HarvestMetrics
 from gateway.registry import EndpointSpec
 from gateway.scheduler import Scheduler
+from gateway.security.keys import GatewayKey, KeyRing
 from gateway.store import Store
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -21,3 +22,5 @@ HARVESTER = web.AppKey("harvester", Harvester)
 SCHEDULER = web.AppKey("scheduler", Scheduler)          # absent when not scheduling
 PROBE = web.AppKey("probe", Callable[[EndpointSpec], Awaitable[None]] | None)
 BACKGROUND = web.AppKey("background", set[asyncio.Task])  # API-started harvests
+GATEWAY_KEY = web.AppKey("gateway_key", GatewayKey)     # LibGate's own Ed25519 signing key
+KEYRING = web.AppKey("keyring", KeyRing)                 # members' public keys, cached

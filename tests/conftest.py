@@ -91,10 +91,12 @@ async def store(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[Store
 
 
 @pytest.fixture
-def settings(store: Store) -> Settings:
+def settings(store: Store, tmp_path) -> Settings:
     # probing is off: these tests register endpoints at example URLs; probe tests turn it on
     # politeness delay off: every fake member is on this machine; pages are converted
     # in-process (the worker-process path has tests of its own)
     return load_settings(None, {"db": store.url, "admin_token": ADMIN_TOKEN,
                                 "probe_endpoints": False, "harvest_delay": 0,
-                                "harvest_workers": 0}, environ={})
+                                "harvest_workers": 0,
+                                "gateway_key_file": str(tmp_path / "gateway-key.pem"),
+                                "files_dir": str(tmp_path / "files")}, environ={})

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.registry import member_id
 from gateway.store import Store
+from gateway.store.engine import beside_database
 from gateway.store.schema import member_keys, members
 from protocols.httpsig import (
     load_private_key,
@@ -155,13 +156,7 @@ class GatewayKey:
 
 
 def gateway_key_path(key_file: str, db_url: str) -> Path:
-    if key_file:
-        return Path(key_file)
-    if db_url.startswith("sqlite"):
-        db_path = db_url.split("///", 1)[-1].split("?", 1)[0]
-        if db_path and db_path != ":memory:":
-            return Path(db_path).parent / "libgate-gateway-key.pem"
-    return Path("libgate-gateway-key.pem")
+    return Path(key_file) if key_file else beside_database(db_url, "libgate-gateway-key.pem")
 
 
 def load_gateway_key(key_file: str, db_url: str) -> GatewayKey:

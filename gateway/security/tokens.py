@@ -3,7 +3,8 @@
 ``libgate tokens create MEMBER --role staff|admin`` prints a token once; the store keeps only
 its SHA-256. A staff token acts for its member only (tenant isolation is applied in each
 query by the caller's member); an admin token of the consortium office (``member`` None) may
-change the registry. The ``admin_token`` setting stays as the bootstrap admin credential.
+change the registry; an admin token of a member manages that member's status, policy and
+e-resources. The ``admin_token`` setting stays as the bootstrap admin credential.
 """
 
 from __future__ import annotations
@@ -35,7 +36,18 @@ class Principal:
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        """A consortium-office admin: the only one who may change the registry."""
+        return self.role == "admin" and self.member is None
+
+    def manages(self, member: str) -> bool:
+        """May set ``member``'s status, policy and e-resources: the office or its own admin."""
+        return self.is_admin or (self.role == "admin" and self.member is not None
+                                 and self.member.casefold() == member.casefold())
+
+    def acts_for(self, member: str) -> bool:
+        """May work ``member``'s ILL requests: its staff and admins, or the office."""
+        return self.is_admin or (self.member is not None
+                                 and self.member.casefold() == member.casefold())
 
 
 def hash_token(token: str) -> str:

@@ -124,3 +124,12 @@ async def open_store(url: str, *, schema: str | None = None, migrate: bool = Tru
     if migrate:
         await store.migrate()
     return store
+
+
+def beside_database(db_url: str, name: str) -> Path:
+    """A file or folder next to the SQLite database (cwd for PostgreSQL or in-memory)."""
+    if db_url.startswith("sqlite"):
+        db_path = db_url.split("///", 1)[-1].split("?", 1)[0]
+        if db_path and db_path != ":memory:":
+            return Path(db_path).parent / name
+    return Path(name)

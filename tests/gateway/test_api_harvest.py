@@ -51,9 +51,10 @@ async def test_harvest_of_unknown_member_is_404(client):
     assert response.status == 404
 
 
-async def test_registration_probe_refuses_what_does_not_answer(aiohttp_client, store):
+async def test_registration_probe_refuses_what_does_not_answer(aiohttp_client, store, tmp_path):
     require_shared()
-    settings = load_settings(None, {"db": store.url, "admin_token": ADMIN_TOKEN}, environ={})
+    settings = load_settings(None, {"db": store.url, "admin_token": ADMIN_TOKEN,
+                                    "gateway_key_file": str(tmp_path / "k.pem")}, environ={})
     client = await aiohttp_client(create_app(settings, store=store))
     async with FakeMember(real_fake_records(3)) as member:
         wrong_prefix = await client.post("/api/members", headers=ADMIN, json={

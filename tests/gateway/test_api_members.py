@@ -50,10 +50,12 @@ async def test_writes_need_the_admin_token(client):
     assert await (await client.get("/api/members")).json() == []
 
 
-async def test_without_configured_token_only_stored_admin_tokens_write(aiohttp_client, store):
+async def test_without_configured_token_only_stored_admin_tokens_write(aiohttp_client, store,
+                                                                  tmp_path):
     from gateway.security.tokens import create_token
 
-    settings = load_settings(None, {"db": store.url}, environ={})   # no admin_token setting
+    settings = load_settings(None, {"db": store.url, "gateway_key_file": str(tmp_path / "k.pem")},
+                             environ={})   # no admin_token setting
     client = await aiohttp_client(create_app(settings, store=store))
     refused = await client.post("/api/members", json={"code": "US-DLC", "name": "LC"},
                                 headers={"Authorization": "Bearer "})
