@@ -31,6 +31,16 @@ class LendingPolicy:
         if unknown:
             raise RegistryError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; "
                                 f"expected {', '.join(sorted(known))}")
+        for name, kind in (("response_hours", float), ("link_days", float),
+                           ("link_max_views", int)):
+            if name in data:
+                try:
+                    data[name] = kind(data[name])
+                except (TypeError, ValueError):
+                    raise RegistryError(f"{where}: {name} {data[name]!r} is not a number") \
+                        from None
+        if isinstance(data.get("services"), str):
+            data["services"] = [s.strip() for s in data["services"].split(",")]
         policy = cls(**data)
         policy.services = tuple(policy.services)
         bad = [s for s in policy.services if s not in SERVICE_TYPES]

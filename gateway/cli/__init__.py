@@ -1,6 +1,14 @@
 """The `libgate` command line. Every command takes --db URL and --config FILE."""
 
-from gateway.cli import harvest, members, records, security, serve, store  # noqa: F401  (register commands)
+from gateway.cli import (  # noqa: F401  (register commands)
+    eresources,
+    harvest,
+    members,
+    records,
+    security,
+    serve,
+    store,
+)
 from gateway.cli.base import main
 
 __all__ = ["main"]
