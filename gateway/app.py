@@ -32,6 +32,7 @@ from gateway.scheduler import Scheduler
 from gateway.security.keys import KeyRing, load_gateway_key
 from gateway.store import Store, open_store
 from gateway.views import eresources as eresource_views
+from gateway.views import etas as etas_views
 from gateway.views import harvests as harvest_views
 from gateway.views import members as member_views
 from gateway.views import pages, records as record_views
@@ -123,5 +124,9 @@ def create_app(settings: Settings, store: Store | None = None, *,
         web.get("/links/{token}", eresource_views.open_delivery),
         web.get("/.well-known/jwks.json", eresource_views.public_keys),
         web.post("/api/grants", eresource_views.issue_grant),
+        web.post("/api/etas/checkouts", etas_views.create_checkout),
+        web.post("/api/etas/checkouts/{id}/renew", etas_views.renew_checkout),
+        web.delete("/api/etas/checkouts/{id}", etas_views.return_checkout),
+        web.get("/api/etas/report", etas_views.report),
     ])
     return app

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from gateway import copyright, eresources, posture
+from gateway import copyright, eresources, etas, posture
 from gateway.cli.base import command, console, emit_json, main, run_async, subgroup
 from gateway.cli.members import members
 from gateway.policy import get_policy, set_policy
@@ -206,3 +206,52 @@ def issue(ctx: click.Context, member: str, resource: str, user: str, hours: floa
     token, _expires = issue_access_grant(key, member=member, resource=resource, user=user,
                                          hours=hours)
     click.echo(token)
+
+
+etas_group = subgroup(main, "etas", "Emergency temporary access to digitized copies.")
+
+
+@command(eres, "digitized")
+@click.argument("member")
+@click.argument("ids_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--url", help="Where the digitized copies are read (shown to staff).")
+def digitized(ctx: click.Context, member: str, ids_file: str, url: str | None) -> None:
+    """Mark MEMBER's records (local ids, one per line in IDS_FILE) as digitized copies."""
+    ids = [line.strip() for line in Path(ids_file).read_text().splitlines() if line.strip()]
+
+    async def action(store: Store, _settings):
+        async with store.begin() as conn:
+            return await etas.mark_digitized(conn, member, ids, url)
+    console.print(f"{run_async(ctx, action)} records of {member} marked digitized")
+
+
+@command(etas_group, "checkout")
+@click.argument("member")
+@click.argument("cluster", type=int)
+@click.option("--reader", required=True, help="The member's patron reference.")
+@click.option("--hours", type=float, default=24.0, show_default=True)
+def etas_checkout(ctx: click.Context, member: str, cluster: int, reader: str,
+                  hours: float) -> None:
+    """Check out a digital copy of work CLUSTER for a reader of closed MEMBER."""
+    async def action(store: Store, _settings):
+        return await etas.checkout(store, member, cluster, reader, hours=hours)
+    emit_json(run_async(ctx, action).to_json())
+
+
+@command(etas_group, "return")
+@click.argument("checkout_id", type=int)
+def etas_return(ctx: click.Context, checkout_id: int) -> None:
+    """Return a digital checkout (its print copy lends again)."""
+    async def action(store: Store, _settings):
+        await etas.return_checkout(store, checkout_id)
+    run_async(ctx, action)
+    console.print(f"checkout {checkout_id} returned")
+
+
+@command(etas_group, "report")
+def etas_report(ctx: click.Context) -> None:
+    """Checkouts per member."""
+    async def action(store: Store, _settings):
+        async with store.connect() as conn:
+            return await etas.report(conn)
+    emit_json(run_async(ctx, action))

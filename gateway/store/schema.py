@@ -353,6 +353,16 @@ copyright_entries = sa.Table(
 sa.Index("ix_copyright_borrower_title_year", copyright_entries.c.borrower_id,
          copyright_entries.c.title_key, copyright_entries.c.request_year)
 
+# records a member can also serve as a digitized copy (by local id: survives re-harvests)
+digitized_records = sa.Table(
+    "digitized_records", metadata,
+    sa.Column("member_id", sa.Integer, sa.ForeignKey("members.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("local_id", sa.String(255), primary_key=True),
+    sa.Column("url", sa.Text),
+    sa.Column("added_at", Timestamp, nullable=False),
+)
+
 # emergency temporary access: one concurrent digital reader per print copy the member holds.
 # A checkout takes a numbered slot; the unique index on live slots makes two readers racing
 # for the last copy end with exactly one winner, on SQLite and PostgreSQL alike.

@@ -122,6 +122,14 @@ def upgrade() -> None:
     )
     op.create_index('ix_copyright_borrower_title_year', 'copyright_entries',
                     ['borrower_id', 'title_key', 'request_year'])
+    op.create_table('digitized_records',
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('local_id', sa.String(length=255), nullable=False),
+    sa.Column('url', sa.Text(), nullable=True),
+    sa.Column('added_at', Timestamp, nullable=False),
+    _member_fk('digitized_records'),
+    sa.PrimaryKeyConstraint('member_id', 'local_id', name=op.f('pk_digitized_records')),
+    )
     op.create_table('etas_checkouts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('member_id', sa.Integer(), nullable=False),
@@ -143,7 +151,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ('etas_checkouts', 'copyright_entries', 'access_links', 'licences',
+    for table in ('etas_checkouts', 'digitized_records', 'copyright_entries', 'access_links', 'licences',
                   'eresource_identifiers', 'eresource_titles', 'emergencies',
                   'member_status_periods'):
         op.drop_table(table)

@@ -1,0 +1,135 @@
+"""Emergency temporary access: one digital reader per print copy, races, expiry, loans blocked.
+
+Clusters are written directly here (the clustering engine has tests of its own)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from gateway import etas, posture, registry
+from gateway.etas import AccessRefused
+from gateway.store.records import IncomingRecord, upsert_batch
+from gateway.store.schema import cluster_records, clusters, records
+from protocols.records import Holding, NormalizedRecord
+
+NOW = dt.datetime.now(dt.UTC)
+
+
+async def _record(store, member: str, local_id: str, copies: int) -> int:
+    norm = NormalizedRecord(local_id=local_id, title="Opticks", format="book",
+                            holdings=[Holding(location="Main", lendable=True)] * copies)
+    async with store.begin() as conn:
+        mid = await registry.member_id(conn, member)
+        await upsert_batch(conn, mid, None, [IncomingRecord(local_id, norm, b"raw", "iso2709")])
+        return await conn.scalar(sa.select(records.c.id).where(
+            (records.c.member_id == mid) & (records.c.local_id == local_id)))
+
+
+async def _work(store, print_copies: int = 1) -> int:
+    """A work held in print by closed US-AAA and digitized by US-HATHI."""
+    for code in ("US-AAA", "US-HATHI"):
+        await registry.add_member(store, code, code)
+    print_id = await _record(store, "US-AAA", "a1", print_copies)
+    digital_id = await _record(store, "US-HATHI", "h1", 0)
+    async with store.begin() as conn:
+        cid = (await conn.execute(clusters.insert().values(
+            merged={}, record_count=2, created_at=NOW, updated_at=NOW
+        ).returning(clusters.c.id))).scalar_one()
+        for rid, code in ((print_id, "US-AAA"), (digital_id, "US-HATHI")):
+            await conn.execute(cluster_records.insert().values(
+                record_id=rid, cluster_id=cid, member_id=await registry.member_id(conn, code)))
+        await etas.mark_digitized(conn, "US-HATHI", ["h1"], "https://babel.example/h1")
+        await posture.declare_emergency(conn, NOW.date(), "pandemic")
+        await posture.set_status(conn, "US-AAA", "closed")
+    return cid
+
+
+async def test_one_reader_per_print_copy_and_the_copy_is_not_lendable_meanwhile(store):
+    cid = await _work(store, print_copies=1)
+    first = await etas.checkout(store, "US-AAA", cid, "patron-1", now=NOW)
+    assert (first.slot, first.digital_member) == (1, "US-HATHI")
+    with pytest.raises(AccessRefused, match="all 1 print copies"):
+        await etas.checkout(store, "US-AAA", cid, "patron-2", now=NOW)
+    async with store.connect() as conn:
+        mid = await registry.member_id(conn, "US-AAA")
+        assert await etas.copies_available_for_loan(conn, mid, cid, NOW) == 0
+    await etas.return_checkout(store, first.id, now=NOW)
+    async with store.connect() as conn:
+        assert await etas.copies_available_for_loan(conn, mid, cid, NOW) == 1
+    second = await etas.checkout(store, "US-AAA", cid, "patron-2", now=NOW)
+    assert second.slot == 1
+
+
+async def test_two_readers_racing_for_one_copy_exactly_one_wins(store):
+    cid = await _work(store, print_copies=1)
+    outcomes = await asyncio.gather(
+        *[etas.checkout(store, "US-AAA", cid, f"patron-{n}", now=NOW) for n in range(2)],
+        return_exceptions=True)
+    won = [o for o in outcomes if isinstance(o, etas.Checkout)]
+    lost = [o for o in outcomes if isinstance(o, AccessRefused)]
+    assert len(won) == 1 and len(lost) == 1, outcomes
+
+
+async def test_three_copies_three_readers_and_expiry_releases(store):
+    cid = await _work(store, print_copies=3)
+    taken = [await etas.checkout(store, "US-AAA", cid, f"p{n}", hours=1, now=NOW)
+             for n in range(3)]
+    assert sorted(c.slot for c in taken) == [1, 2, 3]
+    with pytest.raises(AccessRefused):
+        await etas.checkout(store, "US-AAA", cid, "p4", now=NOW)
+    await etas.renew(store, taken[0].id, hours=5, now=NOW)
+    later = NOW + dt.timedelta(hours=2)             # the two unrenewed checkouts expired
+    again = await etas.checkout(store, "US-AAA", cid, "p4", now=later)
+    assert again.slot in (2, 3)
+    with pytest.raises(AccessRefused, match="not active"):
+        await etas.renew(store, taken[1].id, now=later)
+    async with store.connect() as conn:
+        summary = await etas.report(conn)
+    assert summary == [{"member": "US-AAA", "checkouts": 4, "live": 2}]
+
+
+async def test_access_is_refused_outside_its_conditions(store):
+    cid = await _work(store)
+    async with store.begin() as conn:
+        await posture.set_status(conn, "US-AAA", "open")
+    with pytest.raises(AccessRefused, match="US-AAA is open"):
+        await etas.checkout(store, "US-AAA", cid, "p", now=NOW)
+    async with store.begin() as conn:
+        await posture.set_status(conn, "US-AAA", "closed")
+        await posture.end_emergency(conn)
+    with pytest.raises(AccessRefused, match="needs a declared emergency"):
+        await etas.checkout(store, "US-AAA", cid, "p", now=NOW)
+    async with store.begin() as conn:
+        await posture.declare_emergency(conn, NOW.date(), "again")
+        await posture.set_status(conn, "US-HATHI", "closed")
+    with pytest.raises(AccessRefused, match="holds no print copy"):
+        await etas.checkout(store, "US-HATHI", cid, "p", now=NOW)
+
+
+async def test_the_api_scopes_checkouts_to_the_readers_member(aiohttp_client, store, settings):
+    from gateway.app import create_app
+    from gateway.security.tokens import create_token
+
+    cid = await _work(store)
+    async with store.begin() as conn:
+        aaa = (await create_token(conn, "US-AAA", "staff"))[1]
+        hathi = (await create_token(conn, "US-HATHI", "staff"))[1]
+    client = await aiohttp_client(create_app(settings, store=store))
+    made = await client.post("/api/etas/checkouts", json={"cluster": cid, "reader": "p1"},
+                             headers={"Authorization": f"Bearer {aaa}"})
+    assert made.status == 201, await made.text()
+    checkout_id = (await made.json())["id"]
+    full = await client.post("/api/etas/checkouts", json={"cluster": cid, "reader": "p2"},
+                             headers={"Authorization": f"Bearer {aaa}"})
+    assert full.status == 409 and "in use by digital readers" in (await full.json())["error"]
+    foreign = await client.delete(f"/api/etas/checkouts/{checkout_id}",
+                                  headers={"Authorization": f"Bearer {hathi}"})
+    assert foreign.status == 404
+    returned = await client.delete(f"/api/etas/checkouts/{checkout_id}",
+                                   headers={"Authorization": f"Bearer {aaa}"})
+    assert returned.status == 200
+    assert (await (await client.get("/api/etas/report")).json())[0]["checkouts"] == 1
