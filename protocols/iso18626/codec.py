@@ -116,9 +116,9 @@ def _read_scalar(kind: Any, text: str, child: etree._Element, version: Version,
     except (ValueError, KeyError, InvalidOperation) as err:
         raise UnrecognisedDataValue(f"{path}: {err}") from None
     if isinstance(kind, type) and issubclass(kind, Enum):
-        allowed = kind.values_in(version)
+        allowed = _allowed_values(kind, version)
         if text in allowed:
-            return kind(text)
+            return allowed[text]
         error = UNKNOWN_VALUE_ERROR.get(kind, UnrecognisedDataValue.error_type)
         from protocols.iso18626.errors import ERROR_CLASSES
         raise ERROR_CLASSES[error](
@@ -138,16 +138,23 @@ def _layout(version: Version, name: str) -> tuple[Version, Layout]:
 
 
 @cache
-def _readable(version: Version, name: str) -> tuple[type, dict[str, El], frozenset[str]]:
-    """Model class, tag -> El (own version first, then the other) and the mandatory fields."""
+def _allowed_values(enum: type[Enum], version: Version) -> dict[str, Enum]:
+    return {value: enum(value) for value in enum.values_in(version)}
+
+
+@cache
+def _readable(version: Version, name: str) -> tuple[type, dict[str, El], dict[str, str], bool]:
+    """Model class, tag -> El (own version first, then the other), the mandatory fields
+    (field -> tag) and whether the class carries the message version."""
     own_version, (cls, own) = _layout(version, name)
     other = LAYOUTS[OTHER_VERSION[own_version]].get(name)
     by_tag = {el.tag: el for el in (other[1] if other else ())}
     by_tag.update({el.tag: el for el in own})
     other_required = {el.tag for el in other[1] if el.required} if other else None
-    required = frozenset(el.field for el in own if el.required and (
-        other_required is None or el.tag in other_required))
-    return cls, by_tag, required
+    required = {el.field: el.tag for el in own if el.required and (
+        other_required is None or el.tag in other_required)}
+    has_version = "version" in {f.name for f in dataclasses.fields(cls)}
+    return cls, by_tag, required, has_version
 
 
 def _local(child: etree._Element, path: str) -> str:
@@ -163,7 +170,7 @@ def _no_text(element: etree._Element, path: str) -> None:
 
 
 def _read(element: etree._Element, name: str, version: Version, path: str) -> Any:
-    cls, by_tag, required = _readable(version, name)
+    cls, by_tag, required, has_version = _readable(version, name)
     _no_text(element, path)
     found: dict[str, list[Any]] = {}
     seen: dict[str, str] = {}
@@ -189,15 +196,14 @@ def _read(element: etree._Element, name: str, version: Version, path: str) -> An
         values = found.get(el.field)
         if values:
             kwargs[el.field] = tuple(values) if el.many else values[0]
-    for field in required:
+    for field, tag in required.items():
         if field not in kwargs:
-            tag = next(el.tag for el in by_tag.values() if el.field == field)
             if field in present:
                 raise UnrecognisedDataValue(f"{path}/{tag}: cannot be empty")
             raise BadlyFormedMessage(f"{path}: mandatory element {tag} is missing")
     if cls is m.Address and len(kwargs) != 1:
         raise BadlyFormedMessage(f"{path}: needs exactly one of electronicAddress, physicalAddress")
-    if "version" in {f.name for f in dataclasses.fields(cls)}:
+    if has_version:
         kwargs["version"] = version
     return cls(**kwargs)
 
