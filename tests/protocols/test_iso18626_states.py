@@ -220,7 +220,7 @@ def test_the_same_message_twice_changes_nothing_the_second_time(first_state, mes
     after_first = snapshot(transaction)
     second = transaction.apply(message)
     assert second.kind is OutcomeKind.DUPLICATE and second.first is first
-    assert second.answer is first.answer
+    assert second.answer is first.answer and second.error is first.error
     assert snapshot(transaction) == after_first
 
 
