@@ -41,11 +41,12 @@ from lxml import etree
 from protocols.errors import XmlError
 from protocols.iso18626 import model as m
 from protocols.iso18626.codes import (
-    NAMESPACE, UNKNOWN_VALUE_ERROR, VERSION_LABELS, CodedValue, MessageKind, Version,
+    NAMESPACE, UNKNOWN_VALUE_ERROR, VERSION_LABELS, Action, CodedValue, MessageKind,
+    ReasonForMessage, Version,
 )
 from protocols.iso18626.errors import (
-    BadlyFormedMessage, Echo, Iso18626EncodeError, Iso18626Error, UnrecognisedDataElement,
-    UnrecognisedDataValue,
+    ERROR_CLASSES, BadlyFormedMessage, Echo, Iso18626EncodeError, Iso18626Error,
+    UnrecognisedDataElement, UnrecognisedDataValue,
 )
 from protocols.iso18626.layout import (
     BOOLEAN, CODED, CODED_AS_TEXT, DATETIME, DECIMAL, INTEGER, LAYOUTS, OTHER_VERSION, TEXT,
@@ -120,7 +121,6 @@ def _read_scalar(kind: Any, text: str, child: etree._Element, version: Version,
         if text in allowed:
             return allowed[text]
         error = UNKNOWN_VALUE_ERROR.get(kind, UnrecognisedDataValue.error_type)
-        from protocols.iso18626.errors import ERROR_CLASSES
         raise ERROR_CLASSES[error](
             f"invalid {path.rpartition('/')[2]}: {text} (ISO 18626 {version.value} allows "
             f"{', '.join(allowed)})")
@@ -310,7 +310,7 @@ def _salvage(message: etree._Element | None, kind: MessageKind | None,
         value = text(*tags)
         return None if value is None else _read_scalar(kind_, value, first(*tags), version,
                                                        "/".join(tags))
-    from protocols.iso18626.codes import Action, ReasonForMessage
+
     return Echo(
         supplying_agency_id=_try(lambda: agency("supplyingAgencyId")),
         requesting_agency_id=_try(lambda: agency("requestingAgencyId")),

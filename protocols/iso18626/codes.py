@@ -63,10 +63,11 @@ CONFIRMATION_OF: dict[MessageKind, MessageKind] = {
 
 
 class _Closed(str, Enum):
-    """A closed code list; ``since`` marks values the 1.2 schema does not know."""
+    """A closed code list; ``_ONLY_2021`` names the values the 1.2 schema does not know."""
 
     def allowed_in(self, version: Version) -> bool:
-        return version is Version.V2021_2 or self.value not in _ONLY_2021.get(type(self).__name__, ())
+        only_2021 = _ONLY_2021.get(type(self).__name__, frozenset())
+        return version is Version.V2021_2 or self.value not in only_2021
 
     @classmethod
     def values_in(cls, version: Version) -> list[str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from protocols.iso18626 import model as m
-from protocols.iso18626.codes import ErrorType, MessageKind, MessageStatus, Version
+from protocols.iso18626.codes import MessageKind, MessageStatus, Version
 from protocols.iso18626.errors import Echo, Iso18626Error
 
 __all__ = ["confirm", "echo_of"]
@@ -79,7 +79,3 @@ def confirm(received: m.AgencyMessage | Iso18626Error, status: MessageStatus | N
     return m.RequestConfirmation(version=version, confirmation_header=header,
                                  error_data=error_data)
 
-
-def error_types(confirmation: m.Confirmation) -> list[ErrorType]:
-    """The errorTypes a confirmation carries (empty for OK)."""
-    return [data.error_type for data in confirmation.error_data]

@@ -36,7 +36,8 @@ class AgencyId:
 
     def same_agency(self, other: AgencyId | None) -> bool:
         """Same agency: type and value match (the type's scheme is not compared)."""
-        return other is not None and (self.type.value, self.value) == (other.type.value, other.value)
+        return other is not None and (self.type.value, self.value) == (other.type.value,
+                                                                       other.value)
 
 
 @dataclass(**_frozen)
@@ -351,7 +352,8 @@ class RequestingAgencyMessageConfirmation:
 
 
 AgencyMessage = Request | SupplyingAgencyMessage | RequestingAgencyMessage
-Confirmation = RequestConfirmation | SupplyingAgencyMessageConfirmation | RequestingAgencyMessageConfirmation
+Confirmation = (RequestConfirmation | SupplyingAgencyMessageConfirmation
+                | RequestingAgencyMessageConfirmation)
 Message = AgencyMessage | Confirmation
 
 MESSAGE_CLASSES: dict[MessageKind, type] = {

@@ -108,8 +108,8 @@ class OutcomeKind(str, Enum):
 class Outcome:
     kind: OutcomeKind
     reason: str
-    error: Iso18626Error | None = None
-    first: Outcome | None = None     # for DUPLICATE: the outcome of the first delivery
+    error: Iso18626Error | None = None   # the refusal (for DUPLICATE: the first one's)
+    first: Outcome | None = None         # for DUPLICATE: the outcome of the first delivery
 
     @property
     def answer(self) -> MessageStatus:
@@ -167,7 +167,8 @@ class Transaction:
         key = dedupe_key(message)
         first = self.seen.get(key)
         if first is not None:
-            return Outcome(OutcomeKind.DUPLICATE, f"already seen: {first.reason}", first=first)
+            return Outcome(OutcomeKind.DUPLICATE, f"already seen: {first.reason}",
+                           error=first.error, first=first)
         if isinstance(message, m.Request):
             outcome = self._request(message)
         elif isinstance(message, m.SupplyingAgencyMessage):

@@ -12,7 +12,7 @@ from lxml import etree
 from protocols.iso18626 import model as m
 from protocols.iso18626.codec import decode, encode, format_datetime, parse_datetime
 from protocols.iso18626.codes import (
-    NAMESPACE, Action, CodedValue, ErrorType, MessageKind, Status, Version,
+    NAMESPACE, Action, CodedValue, MessageKind, Status, Version,
 )
 from protocols.iso18626.confirm import confirm
 from protocols.iso18626.errors import (

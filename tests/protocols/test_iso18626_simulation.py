@@ -65,7 +65,8 @@ class Event:
 
 def _header(version: Version, request_id: str, supplier: int, seconds: int) -> m.Header:
     return m.Header(supplying_agency_id=SUPPLIERS[supplier], requesting_agency_id=REQUESTER,
-                    timestamp=T0 + timedelta(seconds=seconds), requesting_agency_request_id=request_id)
+                    timestamp=T0 + timedelta(seconds=seconds),
+                    requesting_agency_request_id=request_id)
 
 
 def _message(version: Version, event: tuple[str, object, int], request_id: str,
@@ -223,6 +224,7 @@ def test_ten_thousand_messages_end_like_the_oracle():
             kinds[outcome.kind.value] += 1
             answer = confirm(message, outcome.answer, outcome.error, now=T0)
         ok = answer.confirmation_header.message_status is MessageStatus.OK
+        assert bool(answer.error_data) == (not ok)   # every ERROR says why
         assert ok == expected_ok, f"delivery {number}: {event} {delivery.corrupt}"
         if number % 97 == 0:
             assert_valid(encode(answer), answer.version)

@@ -220,7 +220,7 @@ def test_the_same_message_twice_changes_nothing_the_second_time(first_state, mes
     after_first = snapshot(transaction)
     second = transaction.apply(message)
     assert second.kind is OutcomeKind.DUPLICATE and second.first is first
-    assert second.answer is first.answer
+    assert second.answer is first.answer and second.error is first.error
     assert snapshot(transaction) == after_first
 
 
@@ -272,3 +272,16 @@ def test_supplier_accepts_one_request_and_reminders():
     assert transaction.apply(status_message(Status.WILL_SUPPLY)).kind is OutcomeKind.APPLIED
     assert transaction.apply(action_message(Action.RECEIVED, seconds=8)).kind is \
         OutcomeKind.APPLIED
+
+
+def test_a_backwards_status_is_logged_and_answered_ok(caplog):
+    transaction = transaction_in("Loaned")
+    with caplog.at_level("INFO", logger="protocols.iso18626.states"):
+        outcome = transaction.apply(status_message(Status.EXPECT_TO_SUPPLY, seconds=3))
+    assert outcome.kind is OutcomeKind.IGNORED and outcome.answer is MessageStatus.OK
+    assert "ExpectToSupply goes backwards from Loaned" in caplog.text
+    assert "req-1" in caplog.text
+    answer = confirm(status_message(Status.EXPECT_TO_SUPPLY, seconds=3), outcome.answer,
+                     outcome.error, now=T0)
+    assert answer.confirmation_header.message_status is MessageStatus.OK
+    assert_valid(encode(answer), Version.V2021_2)
