@@ -15,13 +15,15 @@ from connectors.http import make_session
 from gateway.catalogue import RecordNotFound
 from gateway.harvest.probe import make_prober
 from gateway.harvest.runner import Harvester
-from gateway.keys import BACKGROUND, HARVESTER, METRICS, PROBE, SCHEDULER, SETTINGS, STORE
+from gateway.keys import BACKGROUND, HARVESTER, METRICS, OAI, PROBE, SCHEDULER, SETTINGS, STORE
 from gateway.metrics import HarvestMetrics
+from gateway.oai_provider import OaiProvider
 from gateway.registry import RegistryError
 from gateway.scheduler import Scheduler
 from gateway.store import Store, open_store
 from gateway.views import harvests as harvest_views
 from gateway.views import members as member_views
+from gateway.views import oai as oai_views
 from gateway.views import pages, records as record_views
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,7 @@ def create_app(settings: Settings, store: Store | None = None, *,
         app[STORE] = store if store is not None else await open_store(settings.db)
         session = make_session(settings.http_timeout)
         app[HARVESTER] = Harvester(app[STORE], settings, metrics=app[METRICS], session=session)
+        app[OAI] = OaiProvider(app[STORE], settings)
         ticker = None
         if schedule:
             app[SCHEDULER] = Scheduler(app[STORE], app[HARVESTER],
@@ -96,5 +99,7 @@ def create_app(settings: Settings, store: Store | None = None, *,
         web.get("/api/records/{member}/{local_id}", record_views.get_record),
         web.get("/api/quarantine", record_views.list_quarantine),
         web.get("/api/runs", record_views.list_runs),
+        web.get("/oai", oai_views.oai),
+        web.post("/oai", oai_views.oai),
     ])
     return app

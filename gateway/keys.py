@@ -10,6 +10,7 @@ from aiohttp import web
 from config.settings import Settings
 from gateway.harvest.runner import Harvester
 from gateway.metrics import HarvestMetrics
+from gateway.oai_provider import OaiProvider
 from gateway.registry import EndpointSpec
 from gateway.scheduler import Scheduler
 from gateway.store import Store
@@ -21,3 +22,4 @@ HARVESTER = web.AppKey("harvester", Harvester)
 SCHEDULER = web.AppKey("scheduler", Scheduler)          # absent when not scheduling
 PROBE = web.AppKey("probe", Callable[[EndpointSpec], Awaitable[None]] | None)
 BACKGROUND = web.AppKey("background", set[asyncio.Task])  # API-started harvests
+OAI = web.AppKey("oai", OaiProvider)                    # the /oai provider
