@@ -10,9 +10,12 @@ from datetime import UTC, datetime
 
 import pytest
 import xmlschema
+from hypothesis import given, strategies as st
 from lxml import etree
 
-from protocols.oaipmh.errors import ERRORS_BY_CODE, BadArgument, BadResumptionToken, BadVerb
+from protocols.oaipmh.errors import (
+    ERRORS_BY_CODE, BadArgument, BadResumptionToken, BadVerb, OAIError,
+)
 from protocols.oaipmh.provider import (
     ListRequest, cluster_id_from_identifier, cluster_identifier, date_window,
     member_set_spec, parse_request, set_specs_for,
@@ -221,3 +224,25 @@ def test_a_deleted_record_has_no_metadata():
     xml = oai_xml.to_bytes(root)
     validate_oai(xml)
     assert b'status="deleted"' in xml and b"<metadata" not in xml
+
+
+# --- any input -------------------------------------------------------------------------------
+
+_NAMES = st.sampled_from(["verb", "metadataPrefix", "identifier", "from", "until", "set",
+                          "resumptionToken", "other"])
+_VALUES = st.one_of(st.sampled_from(["Identify", "ListRecords", "ListSets", "GetRecord",
+                                     "ListIdentifiers", "ListMetadataFormats", "oai_dc",
+                                     "2024-01-01", "2024-01-01T00:00:00Z", "member:SE-UMU"]),
+                    st.text(max_size=12))
+
+
+@given(st.lists(st.tuples(_NAMES, _VALUES), max_size=6))
+def test_any_argument_list_is_either_a_request_or_a_protocol_error(pairs):
+    try:
+        request = parse_request(pairs)
+    except OAIError as exc:
+        assert exc.code in ("badVerb", "badArgument")
+        return
+    assert request.verb in ("Identify", "ListRecords", "ListSets", "GetRecord",
+                            "ListIdentifiers", "ListMetadataFormats")
+    assert set(request.arguments) <= {name for name, _ in pairs}
