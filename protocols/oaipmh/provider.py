@@ -15,6 +15,7 @@ cannot (an ISIL allows ``/`` and ``:``); they are written ``~XX`` (hex), ``~`` i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -63,6 +64,9 @@ _ARGUMENTS: dict[str, tuple[frozenset[str], frozenset[str], str | None]] = {
     "GetRecord": (frozenset({"identifier", "metadataPrefix"}), frozenset(), None),
 }
 
+# what XML 1.0 cannot carry (an argument holding it could not be echoed in <request>)
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_METADATA_PREFIX = re.compile(r"[A-Za-z0-9\-_.!~*'()]+")
 _SET_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!*'()")
 
 
@@ -104,15 +108,21 @@ def parse_request(pairs: Iterable[tuple[str, str]]) -> OaiRequest:
     verb = verbs[0]
     if verb not in _ARGUMENTS:
         raise BadVerb(f"unknown verb {verb!r}; expected one of {', '.join(VERBS)}")
+    unprintable = sorted(repr(name) for name, values in seen.items()
+                         if _XML_ILLEGAL.search(name) or any(map(_XML_ILLEGAL.search, values)))
+    if unprintable:
+        raise BadArgument(f"argument(s) {', '.join(unprintable)} hold characters XML cannot "
+                          "carry")
     repeated = sorted(name for name, values in seen.items() if len(values) > 1)
     if repeated:
-        raise BadArgument(f"argument repeated: {', '.join(repeated)}")
+        raise BadArgument(f"argument repeated: {', '.join(map(repr, repeated))}")
     arguments = {name: values[0] for name, values in seen.items()}
     required, optional, exclusive = _ARGUMENTS[verb]
     allowed = required | optional | ({exclusive} if exclusive else set())
     unknown = sorted(set(arguments) - allowed)
     if unknown:
-        raise BadArgument(f"{verb} does not take the argument(s) {', '.join(unknown)}")
+        raise BadArgument(f"{verb} does not take the argument(s) "
+                          f"{', '.join(map(repr, unknown))}")
     empty = sorted(name for name, value in arguments.items() if not value.strip())
     if empty:
         raise BadArgument(f"argument(s) with an empty value: {', '.join(empty)}")
@@ -126,6 +136,9 @@ def parse_request(pairs: Iterable[tuple[str, str]]) -> OaiRequest:
         raise BadArgument(f"{verb} needs the argument(s) {', '.join(missing)}")
     if "from" in arguments or "until" in arguments:
         _check_dates(arguments.get("from"), arguments.get("until"))
+    if "metadataPrefix" in arguments and not _METADATA_PREFIX.fullmatch(
+            arguments["metadataPrefix"]):
+        raise BadArgument(f"not a metadataPrefix: {arguments['metadataPrefix']!r}")
     if "set" in arguments and not is_set_spec(arguments["set"]):
         raise BadArgument(f"not a setSpec: {arguments['set']!r}")
     return OaiRequest(verb, arguments)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 import xmlschema
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 from lxml import etree
 
 from protocols.oaipmh.errors import (
@@ -228,15 +228,24 @@ def test_a_deleted_record_has_no_metadata():
 
 # --- any input -------------------------------------------------------------------------------
 
-_NAMES = st.sampled_from(["verb", "metadataPrefix", "identifier", "from", "until", "set",
-                          "resumptionToken", "other"])
+_NAMES = st.one_of(st.sampled_from(["verb", "metadataPrefix", "identifier", "from", "until",
+                                    "set", "resumptionToken"]), st.text(max_size=3))
 _VALUES = st.one_of(st.sampled_from(["Identify", "ListRecords", "ListSets", "GetRecord",
                                      "ListIdentifiers", "ListMetadataFormats", "oai_dc",
                                      "2024-01-01", "2024-01-01T00:00:00Z", "member:SE-UMU"]),
-                    st.text(max_size=12))
+                    st.text(max_size=12), st.text(st.characters(max_codepoint=40), max_size=4))
 
 
-@given(st.lists(st.tuples(_NAMES, _VALUES), max_size=6))
+_VERBS = st.sampled_from(["Identify", "ListRecords", "ListSets", "GetRecord",
+                          "ListIdentifiers", "ListMetadataFormats", "Bogus"])
+# mostly a verb first, so the arguments after it are really looked at
+_PAIRS = st.one_of(
+    st.lists(st.tuples(_NAMES, _VALUES), max_size=6),
+    st.builds(lambda verb, rest: [("verb", verb), *rest], _VERBS,
+              st.lists(st.tuples(_NAMES, _VALUES), max_size=4)))
+
+
+@given(_PAIRS)
 def test_any_argument_list_is_either_a_request_or_a_protocol_error(pairs):
     try:
         request = parse_request(pairs)
@@ -246,3 +255,17 @@ def test_any_argument_list_is_either_a_request_or_a_protocol_error(pairs):
     assert request.verb in ("Identify", "ListRecords", "ListSets", "GetRecord",
                             "ListIdentifiers", "ListMetadataFormats")
     assert set(request.arguments) <= {name for name, _ in pairs}
+
+
+@settings(deadline=None)   # the first example builds the schemas
+@given(_PAIRS)
+def test_whatever_is_accepted_can_be_echoed_in_a_valid_response(pairs):
+    try:
+        request = parse_request(pairs)
+    except OAIError as exc:
+        validate_oai(oai_xml.error_response("http://u.example/oai", NOW, exc, None))
+        return
+    # the least an accepted request can get back: an error that echoes all its arguments
+    answer = oai_xml.error_response("http://u.example/oai", NOW,
+                                    ERRORS_BY_CODE["idDoesNotExist"]("no"), request)
+    validate_oai(answer)
