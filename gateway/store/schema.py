@@ -222,7 +222,8 @@ gateway_secrets = sa.Table(
 # cluster keeps the sets it was in (its deleted record must still show up in them)
 cluster_sets = sa.Table(
     "cluster_sets", metadata,
-    sa.Column("cluster_id", sa.Integer, sa.ForeignKey("clusters.id"), primary_key=True),
+    sa.Column("cluster_id", sa.Integer, sa.ForeignKey("clusters.id", ondelete="CASCADE"),
+              primary_key=True),
     sa.Column("set_spec", sa.String(255), primary_key=True),
 )
 sa.Index("ix_cluster_sets_spec", cluster_sets.c.set_spec, cluster_sets.c.cluster_id)

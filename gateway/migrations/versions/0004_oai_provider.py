@@ -25,7 +25,7 @@ def upgrade() -> None:
     op.create_table('cluster_sets',
     sa.Column('cluster_id', sa.Integer(), nullable=False),
     sa.Column('set_spec', sa.String(length=255), nullable=False),
-    sa.ForeignKeyConstraint(['cluster_id'], ['clusters.id'], name=op.f('fk_cluster_sets_cluster_id_clusters')),
+    sa.ForeignKeyConstraint(['cluster_id'], ['clusters.id'], name=op.f('fk_cluster_sets_cluster_id_clusters'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('cluster_id', 'set_spec', name=op.f('pk_cluster_sets')),
     )
     op.create_index('ix_cluster_sets_spec', 'cluster_sets', ['set_spec', 'cluster_id'])
