@@ -219,15 +219,16 @@ class OaiProvider:
         self._check_prefix(query.metadata_prefix)
         page_size = self.settings.oai_page_size
         async with self.store.connect() as conn:
-            selection = self._selection(query)
             if size is None:
                 size = (await conn.execute(sa.select(sa.func.count()).select_from(
-                    selection.subquery()))).scalar_one()
+                    self._selection(query, big_set=False).subquery()))).scalar_one()
+            selection = self._selection(query, big_set=size > 10 * page_size)
             if after is not None:
                 stamp, last_id = after
-                selection = selection.where(sa.or_(
-                    clusters.c.updated_at > stamp,
-                    sa.and_(clusters.c.updated_at == stamp, clusters.c.id > last_id)))
+                # the range on updated_at alone lets both databases walk ix_clusters_updated
+                selection = selection.where(
+                    clusters.c.updated_at >= stamp,
+                    sa.or_(clusters.c.updated_at > stamp, clusters.c.id > last_id))
             rows = (await conn.execute(selection.order_by(clusters.c.updated_at, clusters.c.id)
                                        .limit(page_size + 1))).all()
             if not rows:
@@ -253,14 +254,20 @@ class OaiProvider:
                 answer, next_token, cursor=cursor, complete_list_size=size,
                 expires=datetime.fromtimestamp(expires, UTC) if expires else None)
 
-    def _selection(self, query: ListRequest) -> sa.Select:
+    def _selection(self, query: ListRequest, *, big_set: bool) -> sa.Select:
+        """The list's rows. A set filter is a join for a small set (its rows are sorted per
+        page) and, for a big one, a per-row EXISTS while walking ix_clusters_updated in order
+        (the page fills after page_size / density rows instead of sorting the whole set)."""
         start, end = date_window(query.from_, query.until)
         selection = sa.select(clusters.c.id, clusters.c.deleted, clusters.c.updated_at,
                               *([clusters.c.merged] if query.verb == "ListRecords" else []))
         if query.set_spec is not None:
-            selection = selection.join(cluster_sets, sa.and_(
-                cluster_sets.c.cluster_id == clusters.c.id,
-                cluster_sets.c.set_spec == query.set_spec))
+            in_set = sa.and_(cluster_sets.c.cluster_id == clusters.c.id,
+                             cluster_sets.c.set_spec == query.set_spec)
+            if big_set:
+                selection = selection.where(sa.exists().where(in_set))
+            else:
+                selection = selection.join(cluster_sets, in_set)
         if start is not None:
             selection = selection.where(clusters.c.updated_at >= start)
         if end is not None:

@@ -348,3 +348,36 @@ async def test_refresh_all_sets_rebuilds_every_cluster(store, unions):
             cluster_sets.c.cluster_id, sa.func.count()).group_by(cluster_sets.c.cluster_id)
         )).all()
     assert len(per_cluster) == CLUSTERS and all(count >= 4 for _, count in per_cluster)
+
+
+async def walk(provider: OaiProvider, verb: str, **arguments) -> list[str]:
+    """Every identifier of a list, following the tokens through the provider directly."""
+    pairs, seen = [("verb", verb), *arguments.items()], []
+    while True:
+        root = etree.fromstring(await provider.respond(pairs, "http://u.example/oai"))
+        if error_code(root) == "noRecordsMatch":
+            return seen
+        assert error_code(root) is None
+        seen += identifiers(root)
+        token = root.findtext(f"{NS}{verb}/{NS}resumptionToken")
+        if not token:
+            return seen
+        pairs = [("verb", verb), ("resumptionToken", token)]
+
+
+async def test_big_and_small_sets_page_alike(store, unions):
+    """A set of more than ten pages is walked with EXISTS, a smaller one with a join."""
+    member = MEMBERS[1]
+    expected = [ident(u.cluster_id) for u in unions if member in u.members]
+    assert len(expected) > 10 * 2
+    tiny_pages = OaiProvider(store, oai_settings(store, oai_page_size=2))    # EXISTS
+    one_page = OaiProvider(store, oai_settings(store, oai_page_size=100))    # join
+    for provider in (tiny_pages, one_page):
+        got = await walk(provider, "ListIdentifiers", metadataPrefix="oai_dc",
+                         set=member_set_spec(member))
+        assert got == expected          # in datestamp order, which is id order here
+    window = {"from": (BASE + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+              "until": (BASE + timedelta(seconds=6)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    narrow = await walk(tiny_pages, "ListRecords", metadataPrefix="marc21", set="format",
+                        **window)
+    assert narrow == [ident(i) for i in range(9, 29)]   # seconds 2..6, four clusters each
