@@ -68,15 +68,23 @@ async def refresh_sets(conn: AsyncConnection, cluster_ids: Iterable[int]) -> Non
         rows = (await conn.execute(
             sa.select(clusters.c.id, clusters.c.deleted, clusters.c.merged)
             .where(clusters.c.id.in_(chunk)))).all()
-        keep = [row.id for row in rows
-                if row.deleted and not UnionRecord.from_dict(row.merged).members]
-        rewrite = [row for row in rows if row.id not in keep]
-        if not rewrite:
+        if not rows:
             continue
+        dissolved = {row.id for row in rows
+                     if row.deleted and not UnionRecord.from_dict(row.merged).members}
+        kept: dict[int, set[str]] = {}
+        if dissolved:
+            for cluster_id, spec in await conn.execute(
+                    sa.select(cluster_sets.c.cluster_id, cluster_sets.c.set_spec)
+                    .where(cluster_sets.c.cluster_id.in_(dissolved))):
+                kept.setdefault(cluster_id, set()).add(spec)
         await conn.execute(sa.delete(cluster_sets).where(
-            cluster_sets.c.cluster_id.in_([row.id for row in rewrite])))
-        values = [{"cluster_id": row.id, "set_spec": spec} for row in rewrite
-                  for spec in dict.fromkeys(set_specs_for(UnionRecord.from_dict(row.merged)))]
+            cluster_sets.c.cluster_id.in_([row.id for row in rows])))
+        values = []
+        for row in rows:
+            specs = dict.fromkeys(set_specs_for(UnionRecord.from_dict(row.merged)))
+            specs.update(dict.fromkeys(sorted(kept.get(row.id, ()))))
+            values += [{"cluster_id": row.id, "set_spec": spec} for spec in specs]
         if values:
             await conn.execute(sa.insert(cluster_sets), values)
 

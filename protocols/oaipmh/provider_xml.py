@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ __all__ = [
 ]
 
 _OAI = f"{{{OAI_NS}}}"
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SCHEMA_LOCATION = f"{OAI_NS} http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd"
 
 
@@ -50,7 +52,8 @@ def _sub(parent: etree._Element, name: str, text: str | None = None,
          **attributes: str) -> etree._Element:
     child = etree.SubElement(parent, f"{_OAI}{name}", **attributes)
     if text is not None:
-        child.text = text
+        # a member's name or an error message quoting odd input must not turn into a 500
+        child.text = _XML_ILLEGAL.sub("", text)
     return child
 
 

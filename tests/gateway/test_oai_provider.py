@@ -22,7 +22,7 @@ from config.settings import load_settings
 from gateway.app import create_app
 from gateway.cli import main
 from gateway.oai_provider import OaiProvider, refresh_all_sets, refresh_sets, token_key
-from gateway.store.schema import cluster_sets, clusters, gateway_secrets
+from gateway.store.schema import cluster_sets, clusters, gateway_secrets, members
 from protocols.oaipmh.provider import format_set_spec, member_set_spec
 from protocols.union import UnionRecord
 from tests.oai_support import MEMBERS, union_records, validate_oai
@@ -381,3 +381,16 @@ async def test_big_and_small_sets_page_alike(store, unions):
     narrow = await walk(tiny_pages, "ListRecords", metadataPrefix="marc21", set="format",
                         **window)
     assert narrow == [ident(i) for i in range(9, 29)]   # seconds 2..6, four clusters each
+
+
+async def test_list_sets_names_registered_members(client, store):
+    async with store.begin() as conn:
+        await conn.execute(sa.insert(members).values(
+            code="SE-LNU", name="Linnaeus\x07 University Library", created_at=BASE,
+            updated_at=BASE))
+    root = await oai_get(client, verb="ListSets")
+    names = {s.findtext(f"{NS}setSpec"): s.findtext(f"{NS}setName")
+             for s in root.iter(f"{NS}set")}
+    # the control character a member's name came with is dropped, not a 500
+    assert names[member_set_spec("SE-LNU")] == "Held by Linnaeus University Library (SE-LNU)"
+    assert names[member_set_spec("US-DLC")] == "Held by member US-DLC"
