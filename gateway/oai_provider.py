@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 __all__ = ["OaiProvider", "refresh_sets", "refresh_all_sets", "token_key"]
 
 TOKEN_SECRET = "oai_token_key"
+COMPRESSION = ("gzip", "deflate")      # what gateway/views/oai.py answers an Accept-Encoding with
 _RENDERERS = {"marc21": union_to_marcxml, "oai_dc": union_to_dc}
 
 
@@ -176,7 +177,8 @@ class OaiProvider:
             name=self.settings.oai_repository_name, base_url=base_url,
             admin_emails=tuple(a.strip() for a in self.settings.oai_admin_email.split(",")),
             earliest_datestamp=_utc(earliest) if earliest else datetime.fromtimestamp(
-                self.clock(), UTC))
+                self.clock(), UTC),
+            compression=COMPRESSION)
         oai_xml.identify(root, info)
 
     async def _list_metadata_formats(self, root, request: OaiRequest, base_url: str) -> None:

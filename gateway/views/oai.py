@@ -25,4 +25,7 @@ async def oai(request: web.Request) -> web.Response:
     base_url = str(request.url.with_query(None))
     body = await request.app[OAI].respond(
         [(name, value) for name, value in arguments if isinstance(value, str)], base_url)
-    return web.Response(body=body, content_type=CONTENT_TYPE, charset="utf-8")
+    response = web.Response(body=body, content_type=CONTENT_TYPE, charset="utf-8")
+    # a page of 100 MARCXML records shrinks about tenfold; Identify announces gzip and deflate
+    response.enable_compression()
+    return response

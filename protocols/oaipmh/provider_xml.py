@@ -38,6 +38,7 @@ class RepositoryInfo:
     base_url: str
     admin_emails: tuple[str, ...]
     earliest_datestamp: datetime
+    compression: tuple[str, ...] = ()      # Content-Encodings the endpoint answers with
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,8 @@ def identify(root: etree._Element, info: RepositoryInfo) -> None:
     _sub(answer, "earliestDatestamp", format_datestamp(info.earliest_datestamp, SECONDS))
     _sub(answer, "deletedRecord", "persistent")
     _sub(answer, "granularity", SECONDS)
+    for encoding in info.compression:
+        _sub(answer, "compression", encoding)
 
 
 def metadata_formats(root: etree._Element, formats: Iterable[MetadataFormatSpec]) -> None:

@@ -101,6 +101,7 @@ async def test_every_verb_answers_valid_oai_pmh(client, unions):
     assert identify.findtext(f"{NS}Identify/{NS}earliestDatestamp") == "2026-01-10T08:00:00Z"
     assert identify.findtext(f"{NS}Identify/{NS}deletedRecord") == "persistent"
     assert identify.findtext(f"{NS}Identify/{NS}baseURL").endswith("/oai")
+    assert [c.text for c in identify.iter(f"{NS}compression")] == ["gzip", "deflate"]
 
     formats = await oai_get(client, verb="ListMetadataFormats", identifier=ident(3))
     assert [p.text for p in formats.iter(f"{NS}metadataPrefix")] == ["marc21", "oai_dc"]
@@ -394,3 +395,12 @@ async def test_list_sets_names_registered_members(client, store):
     # the control character a member's name came with is dropped, not a 500
     assert names[member_set_spec("SE-LNU")] == "Held by Linnaeus University Library (SE-LNU)"
     assert names[member_set_spec("US-DLC")] == "Held by member US-DLC"
+
+
+async def test_pages_are_compressed_when_the_harvester_asks(client):
+    params = {"verb": "ListRecords", "metadataPrefix": "marc21"}
+    packed = await client.get("/oai", params=params, headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    validate_oai(await packed.read())            # aiohttp's client inflates it
+    plain = await client.get("/oai", params=params, headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers
