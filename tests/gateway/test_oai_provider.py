@@ -8,6 +8,7 @@ their merged records made from real MARC records in ../shared/data/marc.
 from __future__ import annotations
 
 import asyncio
+import json
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
@@ -404,3 +405,14 @@ async def test_pages_are_compressed_when_the_harvester_asks(client):
     validate_oai(await packed.read())            # aiohttp's client inflates it
     plain = await client.get("/oai", params=params, headers={"Accept-Encoding": "identity"})
     assert "Content-Encoding" not in plain.headers
+
+
+def test_cli_refreshes_sets_and_hides_the_token_key(tmp_path):
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+    done = runner.invoke(main, ["oai", "refresh-sets", "--db", db], catch_exceptions=False)
+    assert done.exit_code == 0 and "sets refreshed for 0 clusters" in done.output
+    shown = runner.invoke(main, ["settings", "--json", "--db", db],
+                          env={"LIBGATE_OAI_TOKEN_KEY": "t" * 40}, catch_exceptions=False)
+    values = {row["name"]: row["value"] for row in json.loads(shown.stdout)}
+    assert values["oai_token_key"] == "***" and "t" * 40 not in shown.output
