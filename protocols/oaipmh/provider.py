@@ -153,7 +153,7 @@ def parse_date_argument(value: str, name: str = "from") -> tuple[datetime, str]:
     Only the protocol's two forms are legal here (``2024-01-31``, ``2024-01-31T12:00:00Z``);
     the laxer spellings the harvester side tolerates are refused.
     """
-    granularity = _STRICT_LENGTHS.get(len(value))
+    granularity = _STRICT_LENGTHS.get(len(value)) if value.isascii() else None
     shape_ok = granularity == DAY or (granularity == SECONDS and value[10] == "T"
                                        and value.endswith("Z"))
     if not shape_ok:
@@ -185,7 +185,10 @@ def date_window(from_: str | None, until: str | None) -> tuple[datetime | None, 
     end = None
     if until is not None:
         moment, granularity = parse_date_argument(until, "until")
-        end = moment + (timedelta(days=1) if granularity == DAY else timedelta(seconds=1))
+        try:
+            end = moment + (timedelta(days=1) if granularity == DAY else timedelta(seconds=1))
+        except OverflowError:       # until=9999-12-31: no upper bound at all
+            end = None
     return start, end
 
 

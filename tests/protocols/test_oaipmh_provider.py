@@ -80,6 +80,10 @@ def test_until_is_inclusive_at_its_granularity():
     _, end = date_window(None, "2024-01-31T10:00:00Z")
     assert end == datetime(2024, 1, 31, 10, 0, 1, tzinfo=UTC)
     assert date_window(None, None) == (None, None)
+    assert date_window("0001-01-01", "9999-12-31") == (datetime(1, 1, 1, tzinfo=UTC), None)
+    with pytest.raises(BadArgument):
+        parse_request([("verb", "ListRecords"), ("metadataPrefix", "oai_dc"),
+                       ("from", "２０２４-01-01")])          # full-width digits
 
 
 def test_identifiers_and_set_specs():
