@@ -57,6 +57,26 @@ def _log_level(value: Any) -> str | None:
     return None if value.upper() in levels else f"must be one of {', '.join(levels)}"
 
 
+def _oai_repository_identifier(value: Any) -> str | None:
+    # the oai-identifier scheme: a domain name, so identifiers stay valid URIs
+    labels = value.split(".")
+    if len(labels) >= 2 and all(label and label.replace("-", "").isalnum() and label.isascii()
+                                for label in labels):
+        return None
+    return "must be a domain name such as union.example.org"
+
+
+def _emails(value: Any) -> str | None:
+    addresses = [part.strip() for part in value.split(",")]
+    if all("@" in a and "." in a.split("@", 1)[1] and " " not in a for a in addresses):
+        return None
+    return "must be one or more e-mail addresses, comma-separated"
+
+
+def _token_key(value: Any) -> str | None:
+    return None if value == "" or len(value) >= 32 else "must be empty or 32+ characters"
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("db", "sqlite:///libgate.db",
             "Database URL: sqlite:///path.db (embedded, default) or postgresql://user@host/db.",
@@ -120,6 +140,25 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("files_dir", "",
             "Folder for copies lenders upload for delivery links (purged after expiry); "
             "empty: `libgate-files` beside the SQLite database."),
+    Setting("oai_repository_name", "LibGate union catalogue",
+            "repositoryName of the union catalogue's OAI-PMH provider (/oai)."),
+    Setting("oai_repository_identifier", "libgate.example",
+            "repositoryIdentifier (a domain name) in the OAI identifiers of /oai: "
+            "oai:<this>:cluster/<id>. Changing it renames every record for harvesters.",
+            check=_oai_repository_identifier),
+    Setting("oai_base_url", "",
+            "Public baseURL of /oai for Identify and <request> (empty: taken from the request)."),
+    Setting("oai_admin_email", "oai-admin@libgate.example",
+            "adminEmail(s) of /oai, comma-separated.", check=_emails),
+    Setting("oai_page_size", 100,
+            "Records (or headers) per ListRecords / ListIdentifiers page of /oai.", int,
+            _positive),
+    Setting("oai_token_ttl", 86400,
+            "Seconds a /oai resumption token stays valid.", int, _positive),
+    Setting("oai_token_key", "",
+            "Secret (at least 32 characters) that signs /oai resumption tokens; every worker "
+            "must share it. Empty: a random key is made once and kept in the store.",
+            check=_token_key),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

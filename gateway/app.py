@@ -21,12 +21,14 @@ from gateway.keys import (
     HARVESTER,
     KEYRING,
     METRICS,
+    OAI,
     PROBE,
     SCHEDULER,
     SETTINGS,
     STORE,
 )
 from gateway.metrics import HarvestMetrics
+from gateway.oai_provider import OaiProvider
 from gateway.registry import RegistryError
 from gateway.scheduler import Scheduler
 from gateway.security.keys import KeyRing, load_gateway_key
@@ -35,6 +37,7 @@ from gateway.views import eresources as eresource_views
 from gateway.views import etas as etas_views
 from gateway.views import harvests as harvest_views
 from gateway.views import members as member_views
+from gateway.views import oai as oai_views
 from gateway.views import pages, records as record_views
 
 log = logging.getLogger(__name__)
@@ -76,6 +79,7 @@ def create_app(settings: Settings, store: Store | None = None, *,
         app[KEYRING] = KeyRing(app[STORE])
         session = make_session(settings.http_timeout)
         app[HARVESTER] = Harvester(app[STORE], settings, metrics=app[METRICS], session=session)
+        app[OAI] = OaiProvider(app[STORE], settings)
         ticker = None
         if schedule:
             app[SCHEDULER] = Scheduler(app[STORE], app[HARVESTER],
@@ -128,5 +132,7 @@ def create_app(settings: Settings, store: Store | None = None, *,
         web.post("/api/etas/checkouts/{id}/renew", etas_views.renew_checkout),
         web.delete("/api/etas/checkouts/{id}", etas_views.return_checkout),
         web.get("/api/etas/report", etas_views.report),
+        web.get("/oai", oai_views.oai),
+        web.post("/oai", oai_views.oai),
     ])
     return app

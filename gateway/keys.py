@@ -10,6 +10,7 @@ from aiohttp import web
 from config.settings import Settings
 from gateway.harvest.runner import Harvester
 from gateway.metrics import HarvestMetrics
+from gateway.oai_provider import OaiProvider
 from gateway.registry import EndpointSpec
 from gateway.scheduler import Scheduler
 from gateway.security.keys import GatewayKey, KeyRing
@@ -24,3 +25,4 @@ PROBE = web.AppKey("probe", Callable[[EndpointSpec], Awaitable[None]] | None)
 BACKGROUND = web.AppKey("background", set[asyncio.Task])  # API-started harvests
 GATEWAY_KEY = web.AppKey("gateway_key", GatewayKey)     # LibGate's own Ed25519 signing key
 KEYRING = web.AppKey("keyring", KeyRing)                 # members' public keys, cached
+OAI = web.AppKey("oai", OaiProvider)                    # the /oai provider

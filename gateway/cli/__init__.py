@@ -4,6 +4,7 @@ from gateway.cli import (  # noqa: F401  (register commands)
     eresources,
     harvest,
     members,
+    oai,
     records,
     security,
     serve,

@@ -9,13 +9,15 @@ from config.settings import Settings
 from gateway.cli.base import command, console, emit_json, get_settings, main, run_async, subgroup
 from gateway.store import Store
 
+SECRET_SETTINGS = ("admin_token", "oai_token_key")    # shown as *** when set
+
 
 @command(main, "settings")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def settings_cmd(ctx: click.Context, as_json: bool) -> None:
     """Show every setting, its value and where the value came from."""
     settings = get_settings(ctx)
-    rows = [{"name": k, "value": ("***" if k == "admin_token" and v else v),
+    rows = [{"name": k, "value": ("***" if k in SECRET_SETTINGS and v else v),
              "source": settings.sources[k]} for k, v in settings.values.items()]
     if as_json:
         emit_json(rows)

@@ -382,3 +382,23 @@ etas_checkouts = sa.Table(
 )
 sa.Index("uq_etas_live_slot", etas_checkouts.c.member_id, etas_checkouts.c.cluster_id,
          etas_checkouts.c.slot, etas_checkouts.c.live, unique=True)
+# --- the OAI-PMH provider (issue 4) ---------------------------------------------------------
+# Secrets the gateway makes itself and every worker on the store must share (the resumption
+# token key when ``oai_token_key`` is not set); kept so tokens survive restarts.
+gateway_secrets = sa.Table(
+    "gateway_secrets", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+# the OAI-PMH sets of each cluster (member:<code>, format:<format> and their parents), kept
+# by gateway.oai_provider.refresh_sets so set-filtered harvests use an index and a dissolved
+# cluster keeps the sets it was in (its deleted record must still show up in them)
+cluster_sets = sa.Table(
+    "cluster_sets", metadata,
+    sa.Column("cluster_id", sa.Integer, sa.ForeignKey("clusters.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("set_spec", sa.String(255), primary_key=True),
+)
+sa.Index("ix_cluster_sets_spec", cluster_sets.c.set_spec, cluster_sets.c.cluster_id)
