@@ -19,7 +19,9 @@ Grammar (whitespace separates terms; every term must match, AND):
     member:GB-UkDem                      held by that member
     lendable:true|false                  with a lendable copy (at ``member:`` if given)
 
-A bare number that is a valid ISBN is an ISBN lookup. ``name:value`` with an unknown lowercase
+Common words (``the``, ``of``, ``la``, ``und``: ``STOPWORDS``) are dropped from a query that
+has other words; quoted phrases keep them. A bare number that is a valid ISBN is an ISBN
+lookup. ``name:value`` with an unknown lowercase
 ``name`` is refused (``titel:emma`` is a typo, not two words); a colon followed by a blank or
 after a capital (``Emma: a novel``) is ordinary text. Bad input raises :class:`QueryError`
 naming the offending term.
@@ -131,6 +133,15 @@ def search_words(text: str | None) -> list[str]:
     return [w[:MAX_WORD_CHARS] for w in _WORD.findall(fold_text(text))]
 
 
+# Words too common to narrow a search: dropped from a query that has other words (never from
+# a quoted phrase). They stay in the index, so "the who" and "title:\"the end\"" still work.
+STOPWORDS = frozenset("""
+a an and are as at be by for from in into is it of on or the to with
+au aux d de des du en et l la le les un une
+das dem den der des die ein eine im und von zu
+del el la las los y
+""".split())
+
 # --- parsing ----------------------------------------------------------------------------------
 
 # a term: optional name: then a quoted phrase (closing quote optional) or a run of non-blanks
@@ -163,11 +174,15 @@ def parse_query(text: str, *, filters: Iterable[tuple[str, str]] = (), page: int
             raise QueryError(f"{name}={value}", f"unknown filter {name!r}; use one of "
                                                 f"{', '.join(FILTER_FIELDS)}")
         builder._filter(f"{name}={value}", key, value)
-    if not (builder.terms or builder.identifiers or builder.has_filters()):
+    terms = builder.terms
+    significant = [t for t in terms if t.is_phrase or t.prefix or t.words[0] not in STOPWORDS]
+    if significant:
+        terms = significant              # "the history of jazz" looks for history and jazz
+    if not (terms or builder.identifiers or builder.has_filters()):
         raise QueryError(text.strip(), "nothing to search for: give words, an identifier "
                                        "or a filter")
     return SearchQuery(
-        text=text.strip(), terms=tuple(builder.terms), identifiers=tuple(builder.identifiers),
+        text=text.strip(), terms=tuple(terms), identifiers=tuple(builder.identifiers),
         formats=tuple(builder.formats), languages=tuple(builder.languages),
         members=tuple(builder.members), year_from=builder.year_from, year_to=builder.year_to,
         lendable=builder.lendable, page=page, limit=limit, facets=facets)

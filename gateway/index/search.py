@@ -34,6 +34,9 @@ __all__ = ["SearchHit", "SearchResult", "rebuild_search_index", "reindex_cluster
 
 REINDEX_CHUNK = 500
 FACET_LIMIT = 30            # values shown per facet (languages and members can be many)
+# facets of a larger result are counted over its first matches only (facets_complete false):
+# counting every one of 300,000 matches of "history" costs more than the search itself
+FACET_MAX_MATCHES = 10_000
 
 
 # --- indexing ---------------------------------------------------------------------------------
@@ -129,6 +132,7 @@ class SearchResult:
     total: int
     hits: list[SearchHit]
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    facets_complete: bool = True     # False: counted over the first FACET_MAX_MATCHES only
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -136,6 +140,7 @@ class SearchResult:
             "limit": self.query.limit, "results": [h.to_dict() for h in self.hits],
             "facets": {name: [{"value": v, "count": n} for v, n in values]
                        for name, values in self.facets.items()},
+            "facets_complete": self.facets_complete,
         }
 
 
@@ -148,13 +153,25 @@ async def search(conn: AsyncConnection, query: SearchQuery) -> SearchResult:
                 .limit(query.limit).offset(query.offset))
     ranked = [(row.cluster_id, float(row.rank or 0)) for row in await conn.execute(page_sql)]
     facets: dict[str, list[tuple[str, int]]] = {}
-    if query.facets:
-        facets = await _facets(conn, _matches(dialect, query, with_rank=False))
-        total = sum(n for _, n in facets.get("format", []))
-    else:
-        counted = _matches(dialect, query, with_rank=False).subquery()
-        total = (await conn.execute(sa.select(sa.func.count()).select_from(counted))).scalar_one()
-    return SearchResult(query=query, total=total, hits=await _hits(conn, ranked), facets=facets)
+    total: int | None = None
+    complete = True
+    hits = await _hits(conn, ranked)
+    if query.offset == 0 and len(ranked) < query.limit:
+        # every match is on this page (an ISBN lookup, a precise title): count them here
+        total = len(ranked)
+        if query.facets:
+            facets = _facets_of(search_document(h.record) for h in hits)
+    elif query.facets:
+        facets, counted = await _facets(conn, _matches(dialect, query, with_rank=False))
+        complete = counted < FACET_MAX_MATCHES
+        if complete:
+            total = counted
+    if total is None:
+        counted_sql = _matches(dialect, query, with_rank=False).subquery()
+        total = (await conn.execute(
+            sa.select(sa.func.count()).select_from(counted_sql))).scalar_one()
+    return SearchResult(query=query, total=total, hits=hits, facets=facets,
+                        facets_complete=complete)
 
 
 def _matches(dialect: str, query: SearchQuery, *, with_rank: bool) -> sa.Select:
@@ -197,42 +214,78 @@ def _matches(dialect: str, query: SearchQuery, *, with_rank: bool) -> sa.Select:
     return sa.select(*columns).select_from(source).where(*conditions)
 
 
-async def _facets(conn: AsyncConnection,
-                  matches: sa.Select) -> dict[str, list[tuple[str, int]]]:
-    """Counts per format, decade, language, holding member and lendable, in one statement."""
-    m = matches.cte("matching")
+async def _facets(conn: AsyncConnection, matches: sa.Select,
+                  ) -> tuple[dict[str, list[tuple[str, int]]], int]:
+    """Counts per format, decade, lendable, language and holding member, and how many
+    matches they were counted over (at most FACET_MAX_MATCHES).
+
+    One statement of three groupings, each over its own copy of the match subquery: a shared
+    CTE would be materialized, which costs SQLite more than matching again on small results.
+    """
     d, h, lang = search_docs, cluster_holders, cluster_languages
-    joined = m.join(d, d.c.cluster_id == m.c.cluster_id)
+    capped = matches.limit(FACET_MAX_MATCHES)
 
-    def facet(name: str, value: sa.ColumnElement, source: sa.FromClause,
-              *where: sa.ColumnElement) -> sa.Select:
-        return (sa.select(sa.literal(name).label("facet"),
-                          sa.cast(value, sa.String).label("value"),
+    def grouped(name: str, source: sa.FromClause, m: sa.Subquery,
+                *values: sa.ColumnElement) -> sa.Select:
+        # grouped by the text casts, not the columns: SQLite would otherwise walk the whole
+        # (language, cluster) index in language order instead of looking up the matches
+        texts = [sa.cast(v, sa.String) for v in values]
+        texts += [sa.null()] * (3 - len(texts))
+        return (sa.select(sa.literal(name).label("facet"), *(t.label(f"v{n}")
+                                                             for n, t in enumerate(texts)),
                           sa.func.count().label("n"))
-                .select_from(source).where(*where).group_by(value))
+                .select_from(m.join(source, source.c.cluster_id == m.c.cluster_id))
+                .group_by(*(t for t in texts if not isinstance(t, sa.Null))))
 
-    decade = (d.c.year // 10) * 10
+    m1, m2, m3 = (capped.subquery(f"m{n}") for n in range(3))
     statement = sa.union_all(
-        facet("format", d.c.format, joined),
-        facet("decade", decade, joined, d.c.year.is_not(None)),
-        facet("lendable", d.c.lendable, joined),
-        facet("language", lang.c.language,
-              m.join(lang, lang.c.cluster_id == m.c.cluster_id)),
-        facet("member", h.c.member, m.join(h, h.c.cluster_id == m.c.cluster_id)),
-    )
-    out: dict[str, list[tuple[str, int]]] = {}
+        grouped("docs", d, m1, d.c.format, d.c.year // 10, d.c.lendable),
+        grouped("language", lang, m2, lang.c.language),
+        grouped("member", h, m3, h.c.member))
+    counts: dict[str, dict[str, int]] = {"format": {}, "decade": {}, "lendable": {},
+                                         "language": {}, "member": {}}
+    counted = 0
     for row in await conn.execute(statement):
-        value = row.value
-        if row.facet == "lendable":
-            value = "true" if value in ("1", "true") else "false"
-        out.setdefault(row.facet, []).append((value, int(row.n)))
-    for name, values in out.items():
+        n = int(row.n)
+        if row.facet != "docs":
+            counts[row.facet][row.v0] = n
+            continue
+        counted += n
+        _bump(counts["format"], row.v0, n)
+        if row.v1 is not None:
+            _bump(counts["decade"], str(int(row.v1) * 10), n)
+        _bump(counts["lendable"], "true" if row.v2 in ("1", "true") else "false", n)
+    return _sorted_facets(counts), counted
+
+
+def _facets_of(docs: Iterable[SearchDocument]) -> dict[str, list[tuple[str, int]]]:
+    """The same facets as _facets, counted from documents in hand."""
+    counts: dict[str, dict[str, int]] = {"format": {}, "decade": {}, "lendable": {},
+                                         "language": {}, "member": {}}
+    for doc in docs:
+        _bump(counts["format"], doc.format, 1)
+        if doc.year is not None:
+            _bump(counts["decade"], str(doc.year // 10 * 10), 1)
+        _bump(counts["lendable"], "true" if doc.lendable else "false", 1)
+        for language in doc.languages:
+            _bump(counts["language"], language, 1)
+        for member, _lends in doc.holders:
+            _bump(counts["member"], member, 1)
+    return _sorted_facets(counts)
+
+
+def _sorted_facets(counts: dict[str, dict[str, int]]) -> dict[str, list[tuple[str, int]]]:
+    out: dict[str, list[tuple[str, int]]] = {}
+    for name, values in counts.items():
         if name == "decade":
-            values.sort(key=lambda v: -int(v[0]))
+            out[name] = sorted(values.items(), key=lambda v: -int(v[0]))
         else:
-            values.sort(key=lambda v: (-v[1], v[0]))
-            del values[FACET_LIMIT:]
+            out[name] = sorted(values.items(), key=lambda v: (-v[1], v[0]))[:FACET_LIMIT]
     return out
+
+
+def _bump(counter: dict[str, int], key: str, n: int) -> None:
+    counter[key] = counter.get(key, 0) + n
 
 
 async def _hits(conn: AsyncConnection, ranked: list[tuple[int, float]]) -> list[SearchHit]:

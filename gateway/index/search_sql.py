@@ -5,7 +5,7 @@ database's own tokenizer or dictionary decides what a word is, so the same query
 same clusters on both. What differs is only how the words are stored, matched and ranked:
 
     SQLite      FTS5 table search_fts(title, author, subject, other), rowid = cluster id;
-                MATCH '{title}: "pride" AND "austen"*'; rank = -bm25(search_fts, 10, 4, 2, 1)
+                MATCH '{title}: "pride" AND "austen"*'; rank = -bm25(search_fts, 20, 5, 2, 1)
     PostgreSQL  search_docs.document tsvector, weights A title, B author, C subject, D other;
                 document @@ '''pride'':A & ''austen'':*'::tsquery;
                 rank = ts_rank('{0.1, 0.2, 0.4, 1.0}', document, query, 1)
@@ -26,7 +26,7 @@ from protocols.search_query import TEXT_COLUMNS, SearchDocument, Term
 search_fts = sa.table("search_fts", sa.column("rowid", sa.Integer),
                       *(sa.column(name, sa.Text) for name in TEXT_COLUMNS))
 _FTS = sa.literal_column("search_fts")
-BM25_WEIGHTS = (10.0, 4.0, 2.0, 1.0)                    # title, author, subject, other
+BM25_WEIGHTS = (20.0, 5.0, 2.0, 1.0)                    # title, author, subject, other
 PG_WEIGHT_LETTERS = dict(zip(TEXT_COLUMNS, "ABCD"))
 # ts_rank's weights are given as {D, C, B, A}; 1 divides by 1 + log(document length)
 PG_RANK_WEIGHTS = sa.literal_column("'{0.1, 0.2, 0.4, 1.0}'::float4[]")

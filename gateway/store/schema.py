@@ -246,17 +246,22 @@ sa.Index("ix_cluster_identifiers_kind_value", cluster_identifiers.c.kind,
 cluster_holders = sa.Table(
     "cluster_holders", metadata,
     sa.Column("cluster_id", sa.Integer, sa.ForeignKey("clusters.id", ondelete="CASCADE"),
-              nullable=False, index=True),
+              nullable=False),
     sa.Column("member", sa.String(64), nullable=False),
     sa.Column("lendable", sa.Boolean, nullable=False),
 )
+# covering in both directions: facets go cluster -> member, filters member -> cluster
+sa.Index("ix_cluster_holders_cluster", cluster_holders.c.cluster_id, cluster_holders.c.member,
+         cluster_holders.c.lendable)
 sa.Index("ix_cluster_holders_member", cluster_holders.c.member, cluster_holders.c.cluster_id)
 
 cluster_languages = sa.Table(
     "cluster_languages", metadata,
     sa.Column("cluster_id", sa.Integer, sa.ForeignKey("clusters.id", ondelete="CASCADE"),
-              nullable=False, index=True),
+              nullable=False),
     sa.Column("language", sa.String(8), nullable=False),
 )
+sa.Index("ix_cluster_languages_cluster", cluster_languages.c.cluster_id,
+         cluster_languages.c.language)
 sa.Index("ix_cluster_languages_language", cluster_languages.c.language,
          cluster_languages.c.cluster_id)

@@ -59,15 +59,16 @@ def upgrade() -> None:
     sa.Column('lendable', sa.Boolean(), nullable=False),
     _cluster_fk('cluster_holders'),
     )
-    op.create_index(op.f('ix_cluster_holders_cluster_id'), 'cluster_holders', ['cluster_id'])
+    op.create_index('ix_cluster_holders_cluster', 'cluster_holders',
+                    ['cluster_id', 'member', 'lendable'])
     op.create_index('ix_cluster_holders_member', 'cluster_holders', ['member', 'cluster_id'])
     op.create_table('cluster_languages',
     sa.Column('cluster_id', sa.Integer(), nullable=False),
     sa.Column('language', sa.String(length=8), nullable=False),
     _cluster_fk('cluster_languages'),
     )
-    op.create_index(op.f('ix_cluster_languages_cluster_id'), 'cluster_languages',
-                    ['cluster_id'])
+    op.create_index('ix_cluster_languages_cluster', 'cluster_languages',
+                    ['cluster_id', 'language'])
     op.create_index('ix_cluster_languages_language', 'cluster_languages',
                     ['language', 'cluster_id'])
     if op.get_bind().dialect.name == 'sqlite':
