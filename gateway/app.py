@@ -23,6 +23,8 @@ from gateway.store import Store, open_store
 from gateway.views import harvests as harvest_views
 from gateway.views import members as member_views
 from gateway.views import pages, records as record_views
+from gateway.views import search as search_views
+from protocols.search_query import QueryError
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return json_error(exc.status_hint, str(exc))
     except RecordNotFound as exc:
         return json_error(404, str(exc))
+    except QueryError as exc:
+        return json_error(exc.status_hint, str(exc))
     except json.JSONDecodeError as exc:
         return json_error(400, f"request body is not valid JSON: {exc}")
 
@@ -96,5 +100,6 @@ def create_app(settings: Settings, store: Store | None = None, *,
         web.get("/api/records/{member}/{local_id}", record_views.get_record),
         web.get("/api/quarantine", record_views.list_quarantine),
         web.get("/api/runs", record_views.list_runs),
+        web.get("/api/search", search_views.search_clusters),
     ])
     return app

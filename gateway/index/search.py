@@ -24,13 +24,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.index.search_sql import delete_text, insert_docs, text_match
+from gateway.store import Store
 from gateway.store.schema import (
     cluster_holders, cluster_identifiers, cluster_languages, clusters, search_docs,
 )
 from protocols.search_query import SearchDocument, SearchQuery, search_document
 from protocols.union import UnionRecord
 
-__all__ = ["SearchHit", "SearchResult", "rebuild_search_index", "reindex_clusters", "search"]
+__all__ = ["SearchHit", "SearchResult", "rebuild_search_index", "reindex_clusters", "search",
+           "search_store"]
 
 REINDEX_CHUNK = 500
 FACET_LIMIT = 30            # values shown per facet (languages and members can be many)
@@ -297,3 +299,9 @@ async def _hits(conn: AsyncConnection, ranked: list[tuple[int, float]]) -> list[
     merged = {row.id: row.merged for row in rows}
     return [SearchHit(cid, score, _union(cid, merged[cid]))
             for cid, score in ranked if cid in merged]
+
+
+async def search_store(store: Store, query: SearchQuery) -> SearchResult:
+    """``search`` on a connection of its own (the API's and the CLI's entry point)."""
+    async with store.connect() as conn:
+        return await search(conn, query)
