@@ -205,3 +205,15 @@ async def test_reindex_after_a_change(indexed, corpus):
     assert found.hits[0].record.title == "Les vœux d'Élodie"
     by_isbn = await run(indexed, f"isbn:{union.isbns[0]}")
     assert union.cluster_id in [h.cluster_id for h in by_isbn.hits]
+
+
+async def test_query_syntax_of_the_databases_is_only_text(indexed):
+    # FTS5 and tsquery operators, quotes and backslashes in user text are words or nothing
+    for text in ('NOT pride', 'pride OR NEAR(emma)', "o'brien", 'back\\slash', 'A:b',
+                 'title:"unclosed', '"" ^pride', 'pride & !prejudice | x <-> y',
+                 "ÆØÅ ǅ ﬁn", "κόσμος", "中国", "x" * 200, "-pride", "{title}: emma",
+                 "pride *", "prejudice*"):
+        result = await run(indexed, text)
+        assert result.total >= 0, text
+    assert (await run(indexed, "pride OR prejudice")).total <= (await run(
+        indexed, "pride prejudice")).total
