@@ -36,9 +36,10 @@ __all__ = ["SearchHit", "SearchResult", "rebuild_search_index", "reindex_cluster
 
 REINDEX_CHUNK = 500
 FACET_LIMIT = 30            # values shown per facet (languages and members can be many)
-# facets of a larger result are counted over its first matches only (facets_complete false):
-# counting every one of 300,000 matches of "history" costs more than the search itself
-FACET_MAX_MATCHES = 10_000
+# Ranking, counting and faceting cost time in proportion to the matches: bm25 over the
+# 85,000 matches of "history" in a million clusters takes most of a second. Beyond this many
+# matches a result is ranked, counted and faceted over the first ones in cluster order.
+MATCH_WINDOW = 5_000
 
 
 # --- indexing ---------------------------------------------------------------------------------
@@ -134,7 +135,7 @@ class SearchResult:
     total: int
     hits: list[SearchHit]
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
-    facets_complete: bool = True     # False: counted over the first FACET_MAX_MATCHES only
+    total_exact: bool = True         # False: more than MATCH_WINDOW matches (total is that)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -142,38 +143,44 @@ class SearchResult:
             "limit": self.query.limit, "results": [h.to_dict() for h in self.hits],
             "facets": {name: [{"value": v, "count": n} for v, n in values]
                        for name, values in self.facets.items()},
-            "facets_complete": self.facets_complete,
+            "total_exact": self.total_exact,
         }
 
 
 async def search(conn: AsyncConnection, query: SearchQuery) -> SearchResult:
-    """One page of matching clusters, best first, with the total and (``query.facets``) facets."""
+    """One page of matching clusters, best first, with the total and (``query.facets``) facets.
+
+    A query matching more than ``MATCH_WINDOW`` clusters is answered from the first
+    ``MATCH_WINDOW`` in cluster order: ranked among them, faceted over them, and its total is
+    ``MATCH_WINDOW`` with ``total_exact`` false.
+    """
     dialect = conn.dialect.name
-    page_sql = _matches(dialect, query, with_rank=True)
-    rank = page_sql.selected_columns.rank
-    page_sql = (page_sql.order_by(rank.desc(), page_sql.selected_columns.cluster_id)
+    window = _matches(dialect, query, with_rank=True).order_by(
+        sa.literal_column("cluster_id")).limit(MATCH_WINDOW).subquery("window")
+    page_sql = (sa.select(window.c.cluster_id, window.c.rank)
+                .order_by(window.c.rank.desc(), window.c.cluster_id)
                 .limit(query.limit).offset(query.offset))
     ranked = [(row.cluster_id, float(row.rank or 0)) for row in await conn.execute(page_sql)]
-    facets: dict[str, list[tuple[str, int]]] = {}
-    total: int | None = None
-    complete = True
     hits = await _hits(conn, ranked)
+    facets: dict[str, list[tuple[str, int]]] = {}
     if query.offset == 0 and len(ranked) < query.limit:
         # every match is on this page (an ISBN lookup, a precise title): count them here
         total = len(ranked)
         if query.facets:
             facets = _facets_of(search_document(h.record) for h in hits)
-    elif query.facets:
-        facets, counted = await _facets(conn, _matches(dialect, query, with_rank=False))
-        complete = counted < FACET_MAX_MATCHES
-        if complete:
-            total = counted
-    if total is None:
-        counted_sql = _matches(dialect, query, with_rank=False).subquery()
+        return SearchResult(query=query, total=total, hits=hits, facets=facets)
+    matches = _matches(dialect, query, with_rank=False).order_by(
+        sa.literal_column("cluster_id"))
+    if query.facets:
+        facets, total = await _facets(conn, matches.limit(MATCH_WINDOW))
+    if not query.facets or total == MATCH_WINDOW:
+        # is there more than the window? count one past it, no further
+        counted = matches.limit(MATCH_WINDOW + 1).subquery()
         total = (await conn.execute(
-            sa.select(sa.func.count()).select_from(counted_sql))).scalar_one()
-    return SearchResult(query=query, total=total, hits=hits, facets=facets,
-                        facets_complete=complete)
+            sa.select(sa.func.count()).select_from(counted))).scalar_one()
+    exact = total <= MATCH_WINDOW
+    return SearchResult(query=query, total=min(total, MATCH_WINDOW), hits=hits, facets=facets,
+                        total_exact=exact)
 
 
 def _matches(dialect: str, query: SearchQuery, *, with_rank: bool) -> sa.Select:
@@ -218,45 +225,27 @@ def _matches(dialect: str, query: SearchQuery, *, with_rank: bool) -> sa.Select:
 
 async def _facets(conn: AsyncConnection, matches: sa.Select,
                   ) -> tuple[dict[str, list[tuple[str, int]]], int]:
-    """Counts per format, decade, lendable, language and holding member, and how many
-    matches they were counted over (at most FACET_MAX_MATCHES).
-
-    One statement of three groupings, each over its own copy of the match subquery: a shared
-    CTE would be materialized, which costs SQLite more than matching again on small results.
-    """
-    d, h, lang = search_docs, cluster_holders, cluster_languages
-    capped = matches.limit(FACET_MAX_MATCHES)
-
-    def grouped(name: str, source: sa.FromClause, m: sa.Subquery,
-                *values: sa.ColumnElement) -> sa.Select:
-        # grouped by the text casts, not the columns: SQLite would otherwise walk the whole
-        # (language, cluster) index in language order instead of looking up the matches
-        texts = [sa.cast(v, sa.String) for v in values]
-        texts += [sa.null()] * (3 - len(texts))
-        return (sa.select(sa.literal(name).label("facet"), *(t.label(f"v{n}")
-                                                             for n, t in enumerate(texts)),
-                          sa.func.count().label("n"))
-                .select_from(m.join(source, source.c.cluster_id == m.c.cluster_id))
-                .group_by(*(t for t in texts if not isinstance(t, sa.Null))))
-
-    m1, m2, m3 = (capped.subquery(f"m{n}") for n in range(3))
-    statement = sa.union_all(
-        grouped("docs", d, m1, d.c.format, d.c.year // 10, d.c.lendable),
-        grouped("language", lang, m2, lang.c.language),
-        grouped("member", h, m3, h.c.member))
+    """Counts per format, decade, lendable, language and holding member of ``matches``, and
+    how many matches there were: one pass over their search_docs rows, counted here (three
+    GROUP BYs joining languages and holders per match cost SQLite three times as much)."""
+    m = matches.subquery("m")
+    d = search_docs
+    rows = await conn.execute(
+        sa.select(d.c.format, d.c.year, d.c.lendable, d.c.languages, d.c.holders)
+        .select_from(m.join(d, d.c.cluster_id == m.c.cluster_id)))
     counts: dict[str, dict[str, int]] = {"format": {}, "decade": {}, "lendable": {},
                                          "language": {}, "member": {}}
     counted = 0
-    for row in await conn.execute(statement):
-        n = int(row.n)
-        if row.facet != "docs":
-            counts[row.facet][row.v0] = n
-            continue
-        counted += n
-        _bump(counts["format"], row.v0, n)
-        if row.v1 is not None:
-            _bump(counts["decade"], str(int(row.v1) * 10), n)
-        _bump(counts["lendable"], "true" if row.v2 in ("1", "true") else "false", n)
+    for fmt, year, lendable, languages, holders in rows:
+        counted += 1
+        _bump(counts["format"], fmt, 1)
+        if year is not None:
+            _bump(counts["decade"], str(year // 10 * 10), 1)
+        _bump(counts["lendable"], "true" if lendable else "false", 1)
+        for language in languages.split():
+            _bump(counts["language"], language, 1)
+        for member in holders.split():
+            _bump(counts["member"], member, 1)
     return _sorted_facets(counts), counted
 
 

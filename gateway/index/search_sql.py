@@ -80,7 +80,9 @@ async def insert_docs(conn: AsyncConnection, docs: Sequence[SearchDocument]) -> 
     if not docs:
         return
     rows = [{"cluster_id": d.cluster_id, "year": d.year, "format": d.format,
-             "lendable": d.lendable, "holder_count": len(d.holders)} for d in docs]
+             "lendable": d.lendable, "holder_count": len(d.holders),
+             "languages": " ".join(d.languages), "holders": " ".join(m for m, _ in d.holders)}
+            for d in docs]
     if conn.dialect.name == "sqlite":
         await conn.execute(sa.insert(search_docs), rows)
         await conn.execute(sa.insert(search_fts), [fts_row(d) for d in docs])
@@ -90,7 +92,8 @@ async def insert_docs(conn: AsyncConnection, docs: Sequence[SearchDocument]) -> 
     stmt = sa.insert(search_docs).values(
         cluster_id=sa.bindparam("cluster_id"), year=sa.bindparam("year"),
         format=sa.bindparam("format"), lendable=sa.bindparam("lendable"),
-        holder_count=sa.bindparam("holder_count"),
+        holder_count=sa.bindparam("holder_count"), languages=sa.bindparam("languages"),
+        holders=sa.bindparam("holders"),
         document=sa.cast(sa.bindparam("document_text", type_=sa.Text), postgresql.TSVECTOR))
     await conn.execute(stmt, rows)
 

@@ -226,6 +226,9 @@ search_docs = sa.Table(
     sa.Column("format", sa.String(16), nullable=False),
     sa.Column("lendable", sa.Boolean, nullable=False),      # a lendable copy at an open member
     sa.Column("holder_count", sa.Integer, nullable=False),
+    # facets read these with the row instead of joining per match: "eng fre", "SE-UMU GB-UkDem"
+    sa.Column("languages", sa.Text, nullable=False, server_default=""),
+    sa.Column("holders", sa.Text, nullable=False, server_default=""),
     sa.Column("document", TSVectorType),
 )
 sa.Index("ix_search_docs_format_year", search_docs.c.format, search_docs.c.year)

@@ -37,6 +37,8 @@ def upgrade() -> None:
     sa.Column('format', sa.String(length=16), nullable=False),
     sa.Column('lendable', sa.Boolean(), nullable=False),
     sa.Column('holder_count', sa.Integer(), nullable=False),
+    sa.Column('languages', sa.Text(), server_default='', nullable=False),
+    sa.Column('holders', sa.Text(), server_default='', nullable=False),
     sa.Column('document', TSVectorType, nullable=True),
     _cluster_fk('search_docs'),
     sa.PrimaryKeyConstraint('cluster_id', name=op.f('pk_search_docs')),
