@@ -9,7 +9,8 @@ the text index; a deleted or missing cluster loses them. The clustering engine c
 its change hook; ``rebuild_search_index`` does every cluster.
 
 ``search`` answers with one page of clusters, best first, their source records and holdings,
-the total and the facets (format, decade, language, holding member, lendable) of every match.
+the total and the facets (format, decade, language, holding member, lendable) of every match
+(of the first ``MATCH_WINDOW`` matches when there are more).
 Text ranking is the database's (FTS5 bm25, PostgreSQL ts_rank) with title words above author
 words above subjects; a query of only identifiers and filters lists the most widely held first.
 """

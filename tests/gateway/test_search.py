@@ -217,3 +217,23 @@ async def test_query_syntax_of_the_databases_is_only_text(indexed):
         assert result.total >= 0, text
     assert (await run(indexed, "pride OR prejudice")).total <= (await run(
         indexed, "pride prejudice")).total
+
+
+async def test_a_result_beyond_the_window_is_ranked_and_counted_within_it(indexed, corpus,
+                                                                          monkeypatch):
+    import gateway.index.search as search_module
+    monkeypatch.setattr(search_module, "MATCH_WINDOW", 50)
+    want = expected_ids(corpus, ["austen"])
+    assert len(want) > 50
+    first = await run(indexed, "austen", limit=20)
+    assert (first.total, first.total_exact) == (50, False)
+    assert sum(n for _, n in first.facets["format"]) == 50
+    # the window is the first 50 matches in cluster order, ranked among themselves
+    window = sorted(want)[:50]
+    pages = [first] + [await run(indexed, "austen", limit=20, page=p) for p in (2, 3)]
+    shown = [h.cluster_id for page in pages for h in page.hits]
+    assert sorted(shown) == window
+    without_facets = await run(indexed, "austen", limit=20, facets=False)
+    assert (without_facets.total, without_facets.total_exact) == (50, False)
+    exact = await run(indexed, "persuasion", limit=1)
+    assert exact.total_exact and exact.total == len(expected_ids(corpus, ["persuasion"])) > 1
