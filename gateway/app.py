@@ -39,6 +39,8 @@ from gateway.views import harvests as harvest_views
 from gateway.views import members as member_views
 from gateway.views import oai as oai_views
 from gateway.views import pages, records as record_views
+from gateway.views import search as search_views
+from protocols.search_query import QueryError
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return json_error(exc.status_hint, str(exc))
     except RecordNotFound as exc:
         return json_error(404, str(exc))
+    except QueryError as exc:
+        return json_error(exc.status_hint, str(exc))
     except json.JSONDecodeError as exc:
         return json_error(400, f"request body is not valid JSON: {exc}")
 
@@ -134,5 +138,6 @@ def create_app(settings: Settings, store: Store | None = None, *,
         web.get("/api/etas/report", etas_views.report),
         web.get("/oai", oai_views.oai),
         web.post("/oai", oai_views.oai),
+        web.get("/api/search", search_views.search_clusters),
     ])
     return app

@@ -6,6 +6,7 @@ from gateway.cli import (  # noqa: F401  (register commands)
     members,
     oai,
     records,
+    search,
     security,
     serve,
     store,

@@ -402,3 +402,64 @@ cluster_sets = sa.Table(
     sa.Column("set_spec", sa.String(255), primary_key=True),
 )
 sa.Index("ix_cluster_sets_spec", cluster_sets.c.set_spec, cluster_sets.c.cluster_id)
+# --- search over the union index (issue 4, search; migration 0003) ------------------------
+# Rebuilt per cluster by gateway.index.search.reindex_clusters from clusters.merged; a deleted
+# cluster has no rows here. The words live in a dialect-specific text index beside these:
+#   SQLite:     the FTS5 virtual table ``search_fts(title, author, subject, other)``, rowid =
+#               cluster id, created by the migration (FTS5 tables have no Core definition)
+#   PostgreSQL: ``search_docs.document``, a tsvector (weights A title, B author, C subject,
+#               D other) with a GIN index; NULL and unused on SQLite
+
+TSVectorType = sa.Text().with_variant(postgresql.TSVECTOR(), "postgresql")
+
+# one row per searchable cluster: what filters, facets and ranking read without the JSON
+search_docs = sa.Table(
+    "search_docs", metadata,
+    sa.Column("cluster_id", sa.Integer, sa.ForeignKey("clusters.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("year", sa.Integer),
+    sa.Column("format", sa.String(16), nullable=False),
+    sa.Column("lendable", sa.Boolean, nullable=False),      # a lendable copy at an open member
+    sa.Column("holder_count", sa.Integer, nullable=False),
+    # facets read these with the row instead of joining per match: "eng fre", "SE-UMU GB-UkDem"
+    sa.Column("languages", sa.Text, nullable=False, server_default=""),
+    sa.Column("holders", sa.Text, nullable=False, server_default=""),
+    sa.Column("document", TSVectorType),
+)
+sa.Index("ix_search_docs_format_year", search_docs.c.format, search_docs.c.year)
+sa.Index("ix_search_docs_year", search_docs.c.year)
+
+# exact identifier lookup: kind isbn (ISBN-13), issn (NNNN-NNNN), oclc (digits)
+cluster_identifiers = sa.Table(
+    "cluster_identifiers", metadata,
+    sa.Column("cluster_id", sa.Integer, sa.ForeignKey("clusters.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("value", sa.String(64), nullable=False),
+)
+sa.Index("ix_cluster_identifiers_kind_value", cluster_identifiers.c.kind,
+         cluster_identifiers.c.value)
+
+# the members holding a cluster (a source record or a holding), and whether they lend it
+cluster_holders = sa.Table(
+    "cluster_holders", metadata,
+    sa.Column("cluster_id", sa.Integer, sa.ForeignKey("clusters.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("member", sa.String(64), nullable=False),
+    sa.Column("lendable", sa.Boolean, nullable=False),
+)
+# covering in both directions: facets go cluster -> member, filters member -> cluster
+sa.Index("ix_cluster_holders_cluster", cluster_holders.c.cluster_id, cluster_holders.c.member,
+         cluster_holders.c.lendable)
+sa.Index("ix_cluster_holders_member", cluster_holders.c.member, cluster_holders.c.cluster_id)
+
+cluster_languages = sa.Table(
+    "cluster_languages", metadata,
+    sa.Column("cluster_id", sa.Integer, sa.ForeignKey("clusters.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("language", sa.String(8), nullable=False),
+)
+sa.Index("ix_cluster_languages_cluster", cluster_languages.c.cluster_id,
+         cluster_languages.c.language)
+sa.Index("ix_cluster_languages_language", cluster_languages.c.language,
+         cluster_languages.c.cluster_id)

@@ -1,14 +1,14 @@
 """OAI-PMH provider: shared gateway secrets (token key) and the sets of each cluster
 
 Revision ID: 0004
-Revises: 0002 (the integrator rechains it after 0003)
+Revises: 0003 (the integrator rechains it after 0003)
 """
 
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0004'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

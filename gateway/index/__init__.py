@@ -1,0 +1,1 @@
+"""The union index: clusters of member records, and search over them."""
