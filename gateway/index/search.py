@@ -158,11 +158,19 @@ async def search(conn: AsyncConnection, query: SearchQuery) -> SearchResult:
     dialect = conn.dialect.name
     window = _matches(dialect, query, with_rank=True).order_by(
         sa.literal_column("cluster_id")).limit(MATCH_WINDOW).subquery("window")
-    page_sql = (sa.select(window.c.cluster_id, window.c.rank)
-                .order_by(window.c.rank.desc(), window.c.cluster_id)
-                .limit(query.limit).offset(query.offset))
-    ranked = [(row.cluster_id, float(row.rank or 0)) for row in await conn.execute(page_sql)]
-    hits = await _hits(conn, ranked)
+    page = (sa.select(window.c.cluster_id, window.c.rank)
+            .order_by(window.c.rank.desc(), window.c.cluster_id)
+            .limit(query.limit).offset(query.offset)).subquery("page")
+    # the page's merged records in the same statement: the LIMIT inside keeps the join to
+    # clusters to the page's rows
+    page_sql = (sa.select(page.c.cluster_id, page.c.rank, clusters.c.merged)
+                .join(clusters, clusters.c.id == page.c.cluster_id)
+                .where(clusters.c.deleted.is_(False))
+                .order_by(page.c.rank.desc(), page.c.cluster_id))
+    rows = (await conn.execute(page_sql)).all()
+    ranked = [(row.cluster_id, float(row.rank or 0)) for row in rows]
+    hits = [SearchHit(row.cluster_id, float(row.rank or 0), _union(row.cluster_id, row.merged))
+            for row in rows]
     facets: dict[str, list[tuple[str, int]]] = {}
     if query.offset == 0 and len(ranked) < query.limit:
         # every match is on this page (an ISBN lookup, a precise title): count them here
@@ -278,17 +286,6 @@ def _sorted_facets(counts: dict[str, dict[str, int]]) -> dict[str, list[tuple[st
 
 def _bump(counter: dict[str, int], key: str, n: int) -> None:
     counter[key] = counter.get(key, 0) + n
-
-
-async def _hits(conn: AsyncConnection, ranked: list[tuple[int, float]]) -> list[SearchHit]:
-    if not ranked:
-        return []
-    rows = await conn.execute(
-        sa.select(clusters.c.id, clusters.c.merged)
-        .where(clusters.c.id.in_([cid for cid, _ in ranked]), clusters.c.deleted.is_(False)))
-    merged = {row.id: row.merged for row in rows}
-    return [SearchHit(cid, score, _union(cid, merged[cid]))
-            for cid, score in ranked if cid in merged]
 
 
 async def search_store(store: Store, query: SearchQuery) -> SearchResult:
