@@ -57,6 +57,14 @@ def _log_level(value: Any) -> str | None:
     return None if value.upper() in levels else f"must be one of {', '.join(levels)}"
 
 
+def _match_keys(value: Any) -> str | None:
+    kinds = ("isbn", "issn", "oclc", "lccn", "id", "title", "content")
+    for part in (p.strip() for p in value.replace("\n", ",").split(",")):
+        if part and (":" not in part or part.split(":", 1)[0] not in kinds):
+            return f"{part!r} is not KIND:VALUE with KIND one of {', '.join(kinds)}"
+    return None
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("db", "sqlite:///libgate.db",
             "Database URL: sqlite:///path.db (embedded, default) or postgresql://user@host/db.",
@@ -106,6 +114,17 @@ SETTINGS: tuple[Setting, ...] = (
             "registered, and refuse it when it does not answer as configured.", bool),
     Setting("log_level", "INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.",
             check=_log_level),
+    Setting("cluster_key_limit", 50,
+            "Key-frequency guard of the union index: a match key (an ISBN, a title key...) held "
+            "by more records than this finds no duplicates (a series ISBN must not glue "
+            "hundreds of books together).", int, _positive),
+    Setting("cluster_max_size", 500,
+            "Largest cluster the rules may build by themselves (staff merges may go past it).",
+            int, _positive),
+    Setting("cluster_ignore_keys", "",
+            "Match keys that are never evidence, comma-separated KIND:VALUE (e.g. "
+            "\"isbn:9780000000002, oclc:1\"); kinds: isbn issn oclc lccn id title content.",
+            check=_match_keys),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -15,6 +15,7 @@ from connectors.http import make_session
 from gateway.catalogue import RecordNotFound
 from gateway.harvest.probe import make_prober
 from gateway.harvest.runner import Harvester
+from gateway.index import configure as configure_cluster_policy
 from gateway.keys import BACKGROUND, HARVESTER, METRICS, PROBE, SCHEDULER, SETTINGS, STORE
 from gateway.metrics import HarvestMetrics
 from gateway.registry import RegistryError
@@ -52,6 +53,7 @@ def create_app(settings: Settings, store: Store | None = None, *,
     ``schedule`` runs the endpoints' cron schedules in the background (`libgate serve`)."""
     app = web.Application(middlewares=[errors_middleware], client_max_size=4 * 2**20)
     app[SETTINGS] = settings
+    configure_cluster_policy(settings)
     app[METRICS] = HarvestMetrics()
     app[PROBE] = make_prober(settings)
     app[BACKGROUND] = set()
