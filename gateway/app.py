@@ -16,11 +16,13 @@ from gateway.catalogue import RecordNotFound
 from gateway.harvest.probe import make_prober
 from gateway.harvest.runner import Harvester
 from gateway.index import configure as configure_cluster_policy
+from gateway.index.decisions import ClusterError
 from gateway.keys import BACKGROUND, HARVESTER, METRICS, PROBE, SCHEDULER, SETTINGS, STORE
 from gateway.metrics import HarvestMetrics
 from gateway.registry import RegistryError
 from gateway.scheduler import Scheduler
 from gateway.store import Store, open_store
+from gateway.views import clusters as cluster_views
 from gateway.views import harvests as harvest_views
 from gateway.views import members as member_views
 from gateway.views import pages, records as record_views
@@ -43,6 +45,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return json_error(exc.status_hint, str(exc))
     except RecordNotFound as exc:
         return json_error(404, str(exc))
+    except ClusterError as exc:
+        return json_error(exc.status_hint, str(exc))
     except json.JSONDecodeError as exc:
         return json_error(400, f"request body is not valid JSON: {exc}")
 
@@ -98,5 +102,9 @@ def create_app(settings: Settings, store: Store | None = None, *,
         web.get("/api/records/{member}/{local_id}", record_views.get_record),
         web.get("/api/quarantine", record_views.list_quarantine),
         web.get("/api/runs", record_views.list_runs),
+        web.get("/api/clusters/{cluster_id}", cluster_views.get_cluster),
+        web.get("/api/clusters/{cluster_id}/explain", cluster_views.explain_cluster),
+        web.post("/api/clusters/merge", cluster_views.merge_clusters),
+        web.post("/api/clusters/{cluster_id}/split", cluster_views.split_cluster),
     ])
     return app

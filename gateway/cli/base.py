@@ -14,6 +14,7 @@ from config.settings import ConfigError, Settings, load_settings, settings_help
 from connectors.errors import ConnectorError
 from gateway.catalogue import RecordNotFound
 from gateway.index import configure as configure_cluster_policy
+from gateway.index.decisions import ClusterError
 from gateway.logs import setup_logging as configure_logs
 from gateway.registry import RegistryError
 from gateway.store import Store, open_store
@@ -24,7 +25,8 @@ console = Console()
 err_console = Console(stderr=True)
 
 # what a member's server or a user's input can cause; a bug still shows its traceback
-EXPECTED_ERRORS = (ConfigError, RegistryError, ConnectorError, RecordNotFound, ProtocolError)
+EXPECTED_ERRORS = (ConfigError, RegistryError, ConnectorError, RecordNotFound, ProtocolError,
+                   ClusterError)
 
 
 class LibgateGroup(click.Group):

@@ -62,19 +62,20 @@ async def recluster_records(conn: AsyncConnection, record_ids: Iterable[int], *,
 async def apply_plan(conn: AsyncConnection, profiles: dict[int, Profile],
                      scope: Collection[int], touched: Collection[int], policy: ClusterPolicy,
                      blocked: Collection[str], member_info: dict[int, tuple[str, str]],
-                     all_decisions: list[Any]) -> set[int]:
-    """Cluster ``profiles`` (the live records of ``scope``) and write the difference."""
+                     all_decisions: list[Any], *, old: dict[int, int] | None = None,
+                     refresh_all: bool = False) -> set[int]:
+    """Cluster ``profiles`` (the live records of ``scope``) and write the difference.
+
+    ``old`` (record id → cluster id of ``scope``) is read from the store unless given;
+    ``refresh_all`` recomputes every merged record (a rebuild), not only changed clusters'."""
     ordered = sorted(profiles.values(), key=lambda p: p.sort_key)
     refs = {(p.member, p.local_id): p.record_id for p in ordered}
     merges, splits = decision_pairs(all_decisions, refs)
     plan = plan_clusters(ordered, policy=policy.match_policy, key_limit=policy.key_limit,
                          max_size=policy.max_size, blocked=blocked, merges=merges,
                          splits=splits)
-    old: dict[int, int] = {}
-    for batch in chunks(sorted(scope)):
-        old.update((await conn.execute(sa.select(
-            cluster_records.c.record_id, cluster_records.c.cluster_id).where(
-            cluster_records.c.record_id.in_(batch)))).all())
+    if old is None:
+        old = await _memberships(conn, scope)
     chosen = assign_ids(plan.groups, old)
     stamp = now()
     fresh = iter(await new_cluster_ids(conn, sum(1 for c in chosen if c is None), stamp))
@@ -91,17 +92,18 @@ async def apply_plan(conn: AsyncConnection, profiles: dict[int, Profile],
         group_links[cid] = group.links
         for rid in group.record_ids:
             new_of[rid] = cid
-        if (old_members.get(cid) != set(group.record_ids)
+        if (refresh_all or old_members.get(cid) != set(group.record_ids)
                 or any(rid in touched for rid in group.record_ids)):
             changed.add(cid)
     changed.update(cid for cid in old_members if cid not in group_links)   # emptied
+    member_ids = {code: mid for mid, (code, _s) in member_info.items()}
 
     moved = [rid for rid in set(old) | set(new_of) if old.get(rid) != new_of.get(rid)]
     for batch in chunks(sorted(moved)):
         await conn.execute(cluster_records.delete().where(
             cluster_records.c.record_id.in_(batch)))
     inserts = [{"record_id": rid, "cluster_id": new_of[rid],
-                "member_id": _member_id(profiles[rid], member_info)}
+                "member_id": member_ids[profiles[rid].member]}
                for rid in moved if rid in new_of]
     for batch in chunks(inserts, 2000):
         await conn.execute(cluster_records.insert(), batch)
@@ -112,16 +114,18 @@ async def apply_plan(conn: AsyncConnection, profiles: dict[int, Profile],
                  for cid in sorted(changed) for link in group_links.get(cid, ())]
     for batch in chunks(link_rows, 2000):
         await conn.execute(cluster_links.insert(), batch)
-    await write_merged(conn, changed, member_info, stamp)
+    await write_merged(conn, changed, member_info, stamp, compare=refresh_all)
     await hooks.clusters_changed(conn, changed)
     return changed
 
 
-def _member_id(profile: Profile, member_info: dict[int, tuple[str, str]]) -> int:
-    for mid, (code, _status) in member_info.items():
-        if code == profile.member:
-            return mid
-    raise LookupError(f"member {profile.member!r} of record {profile.record_id} is not known")
+async def _memberships(conn: AsyncConnection, scope: Collection[int]) -> dict[int, int]:
+    old: dict[int, int] = {}
+    for batch in chunks(sorted(scope)):
+        old.update((await conn.execute(sa.select(
+            cluster_records.c.record_id, cluster_records.c.cluster_id).where(
+            cluster_records.c.record_id.in_(batch)))).all())
+    return old
 
 
 def decision_pairs(all_decisions: list[Any], refs: dict[tuple[str, str], int]

@@ -128,9 +128,12 @@ async def new_cluster_ids(conn: AsyncConnection, count: int, stamp: datetime) ->
 
 
 async def write_merged(conn: AsyncConnection, cluster_ids: Collection[int],
-                       member_info: dict[int, tuple[str, str]], stamp: datetime) -> None:
+                       member_info: dict[int, tuple[str, str]], stamp: datetime, *,
+                       compare: bool = False) -> None:
     """Recompute the merged record (and copied-out columns) of ``cluster_ids``; a cluster left
-    without records is marked deleted and keeps its last merged record."""
+    without records is marked deleted and keeps its last merged record. With ``compare`` (a
+    rebuild) a cluster whose merged record comes out the same is left alone, so its
+    ``updated_at`` (the OAI datestamp) does not move."""
     for batch in chunks(sorted(cluster_ids), 200):
         rows = (await conn.execute(sa.select(
             cluster_records.c.cluster_id, records.c.id, records.c.member_id, records.c.local_id,
@@ -155,6 +158,10 @@ async def write_merged(conn: AsyncConnection, cluster_ids: Collection[int],
                 record_id=r.id, member=code, local_id=r.local_id, normalized=r.normalized,
                 member_status=status,
                 rule=None if seeds[r.cluster_id][1] == r.id else rules.get(r.id), holdings=held.get(r.id, [])))
+        before: dict[int, Any] = {}
+        if compare:
+            before = dict((await conn.execute(sa.select(clusters.c.id, clusters.c.merged).where(
+                clusters.c.id.in_(batch) & clusters.c.deleted.is_(False)))).all())
         updates = []
         for cid in batch:
             group = sources.get(cid)
@@ -162,10 +169,12 @@ async def write_merged(conn: AsyncConnection, cluster_ids: Collection[int],
                 await conn.execute(clusters.update().where(clusters.c.id == cid).values(
                     deleted=True, record_count=0, updated_at=stamp))
                 continue
-            merged = merge_cluster(cid, group)
+            merged = merge_cluster(cid, group).to_dict()
+            if compare and before.get(cid) == merged:
+                continue
             updates.append({"_id": cid, "deleted": False, "record_count": len(group),
-                            "title": merged.title, "year": merged.year,
-                            "format": merged.format, "merged": merged.to_dict(),
+                            "title": merged["title"], "year": merged["year"],
+                            "format": merged["format"], "merged": merged,
                             "updated_at": stamp})
         if updates:
             await conn.execute(clusters.update().where(clusters.c.id == sa.bindparam("_id"))
