@@ -78,7 +78,8 @@ async def apply_plan(conn: AsyncConnection, profiles: dict[int, Profile],
         old = await _memberships(conn, scope)
     chosen = assign_ids(plan.groups, old)
     stamp = now()
-    fresh = iter(await new_cluster_ids(conn, sum(1 for c in chosen if c is None), stamp))
+    fresh = iter(await new_cluster_ids(conn, sum(1 for c in chosen if c is None), stamp,
+                                       bulk=refresh_all))
     new_of: dict[int, int] = {}
     changed: set[int] = set()
     touched = set(touched)

@@ -65,6 +65,8 @@ def _rank(source: SourceRecord) -> tuple[int, int, tuple[str, str]]:
 
 def merge_cluster(cluster_id: int, sources: Sequence[SourceRecord]) -> UnionRecord:
     """Build the UnionRecord of ``cluster_id`` from its sources (at least one)."""
+    if len(sources) == 1:
+        return _single(cluster_id, sources[0])
     ranked = sorted(sources, key=_rank)
     merged = UnionRecord(cluster_id=cluster_id)
     provenance: dict[str, str] = {}
@@ -99,6 +101,25 @@ def merge_cluster(cluster_id: int, sources: Sequence[SourceRecord]) -> UnionReco
     merged.sources = [SourceRef(record_id=s.record_id, member=s.member, local_id=s.local_id,
                                 rule=s.rule) for s in ordered]
     merged.holdings = holdings_of(ordered)
+    return merged
+
+
+def _single(cluster_id: int, source: SourceRecord) -> UnionRecord:
+    """The common case — a work one member holds — without ranking."""
+    norm = source.normalized
+    merged = UnionRecord(cluster_id=cluster_id, format=norm.get("format") or "other")
+    provenance = {"format": source.ref}
+    for name in (*SCALAR_FIELDS, *LIST_FIELDS):
+        value = norm.get(name)
+        if _filled(value):
+            setattr(merged, name, list(value) if name in LIST_FIELDS else value)
+            provenance[name] = source.ref
+    for name in UNION_FIELDS:
+        setattr(merged, name, list(dict.fromkeys(norm.get(name) or ())))
+    merged.provenance = provenance
+    merged.sources = [SourceRef(record_id=source.record_id, member=source.member,
+                                local_id=source.local_id, rule=None)]
+    merged.holdings = holdings_of([source])
     return merged
 
 

@@ -117,9 +117,28 @@ def assign_ids(groups: Sequence[Group], old: dict[int, int]) -> list[int | None]
     return chosen
 
 
-async def new_cluster_ids(conn: AsyncConnection, count: int, stamp: datetime) -> list[int]:
+async def new_cluster_ids(conn: AsyncConnection, count: int, stamp: datetime, *,
+                          bulk: bool = False) -> list[int]:
+    """Create ``count`` empty clusters (their merged record is written afterwards).
+
+    ``bulk`` (rebuild, which holds the write lock for its whole transaction): ids are
+    allocated from max(id) and inserted without RETURNING, many times faster."""
     if count == 0:
         return []
+    if bulk:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(sa.text("LOCK TABLE clusters IN EXCLUSIVE MODE"))
+        first = (await conn.scalar(sa.select(sa.func.max(clusters.c.id))) or 0) + 1
+        ids = list(range(first, first + count))
+        for batch in chunks(ids, 5000):
+            await conn.execute(clusters.insert(), [
+                {"id": cid, "merged": {}, "record_count": 0, "created_at": stamp,
+                 "updated_at": stamp} for cid in batch])
+        if conn.dialect.name == "postgresql":
+            await conn.execute(sa.text(
+                "SELECT setval(pg_get_serial_sequence('clusters', 'id'), :last)"),
+                {"last": ids[-1]})
+        return ids
     result = await conn.execute(
         clusters.insert().returning(clusters.c.id, sort_by_parameter_order=True),
         [{"merged": {}, "record_count": 0, "created_at": stamp, "updated_at": stamp}
@@ -134,7 +153,7 @@ async def write_merged(conn: AsyncConnection, cluster_ids: Collection[int],
     without records is marked deleted and keeps its last merged record. With ``compare`` (a
     rebuild) a cluster whose merged record comes out the same is left alone, so its
     ``updated_at`` (the OAI datestamp) does not move."""
-    for batch in chunks(sorted(cluster_ids), 200):
+    for batch in chunks(sorted(cluster_ids), 400):
         rows = (await conn.execute(sa.select(
             cluster_records.c.cluster_id, records.c.id, records.c.member_id, records.c.local_id,
             records.c.normalized).join(records, records.c.id == cluster_records.c.record_id)

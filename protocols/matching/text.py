@@ -75,10 +75,18 @@ def within_distance(a: str, b: str, limit: int) -> bool:
     limits, which is the only way it is called)."""
     if a == b:
         return True
-    if abs(len(a) - len(b)) > limit:
+    if abs(len(a) - len(b)) > limit or limit <= 0:
         return False
-    if limit <= 0:
-        return False
+    # only the differing middle matters: strip the common prefix and suffix
+    start = 0
+    end = min(len(a), len(b))
+    while start < end and a[start] == b[start]:
+        start += 1
+    a, b = a[start:], b[start:]
+    while a and b and a[-1] == b[-1]:
+        a, b = a[:-1], b[:-1]
+    if not a or not b:
+        return max(len(a), len(b)) <= limit
     if len(a) > len(b):
         a, b = b, a
     big = limit + 1
