@@ -103,16 +103,16 @@ async def apply_plan(conn: AsyncConnection, profiles: dict[int, Profile],
     for batch in chunks(sorted(moved)):
         await conn.execute(cluster_records.delete().where(
             cluster_records.c.record_id.in_(batch)))
-    inserts = [{"record_id": rid, "cluster_id": new_of[rid],
+    inserts = ({"record_id": rid, "cluster_id": new_of[rid],
                 "member_id": member_ids[profiles[rid].member]}
-               for rid in moved if rid in new_of]
+               for rid in moved if rid in new_of)
     for batch in chunks(inserts, 2000):
         await conn.execute(cluster_records.insert(), batch)
     for batch in chunks(sorted(changed)):
         await conn.execute(cluster_links.delete().where(cluster_links.c.cluster_id.in_(batch)))
-    link_rows = [{"cluster_id": cid, "record_a": link.record_a, "record_b": link.record_b,
+    link_rows = ({"cluster_id": cid, "record_a": link.record_a, "record_b": link.record_b,
                   "rule": link.rule, "evidence": link.evidence, "created_at": stamp}
-                 for cid in sorted(changed) for link in group_links.get(cid, ())]
+                 for cid in sorted(changed) for link in group_links.get(cid, ()))
     for batch in chunks(link_rows, 2000):
         await conn.execute(cluster_links.insert(), batch)
     await write_merged(conn, changed, member_info, stamp, compare=refresh_all)
@@ -218,3 +218,25 @@ async def _merge_partners(conn: AsyncConnection, batch: list[int], merge_refs: l
     if not partners:
         return set()
     return set((await resolve_refs(conn, partners, member_ids)).values())
+
+
+async def member_cluster_ids(conn: AsyncConnection, member_id: int) -> set[int]:
+    return set((await conn.execute(sa.select(cluster_records.c.cluster_id).where(
+        cluster_records.c.member_id == member_id).distinct())).scalars())
+
+
+async def refresh_clusters(conn: AsyncConnection, cluster_ids: Collection[int]) -> set[int]:
+    """Re-cluster the records still in ``cluster_ids`` and rewrite their merged records —
+    after a member's status changed (the holdings show it) or its records went away with it
+    (a cluster left empty is marked deleted)."""
+    if not cluster_ids:
+        return set()
+    remaining: set[int] = set()
+    for batch in chunks(sorted(cluster_ids)):
+        remaining.update((await conn.execute(sa.select(cluster_records.c.record_id).where(
+            cluster_records.c.cluster_id.in_(batch)))).scalars())
+    changed = await recluster_records(conn, remaining) if remaining else set()
+    rest = set(cluster_ids) - changed
+    await write_merged(conn, rest, await member_table(conn), now(), compare=True)
+    await hooks.clusters_changed(conn, rest)
+    return changed | rest

@@ -63,18 +63,28 @@ def plan_clusters(profiles: Sequence[Profile], *, policy: MatchPolicy = DEFAULT_
     (a split with None keeps the record alone)."""
     n = len(profiles)
     position = {p.record_id: i for i, p in enumerate(profiles)}
-    holders: dict[str, list[int]] = {}
+    # key → holder positions: an int for one holder (most keys), a list from the second on;
+    # the (kind, value) tuples are the profiles' own, so a million keys cost no new strings
+    holders: dict[tuple[str, str], int | list[int]] = {}
     for i, profile in enumerate(profiles):
-        for kind, value in profile.keys:
-            holders.setdefault(_key_text(kind, value), []).append(i)
+        for key in profile.keys:
+            found = holders.get(key)
+            if found is None:
+                holders[key] = i
+            elif isinstance(found, int):
+                holders[key] = [found, i]
+            else:
+                found.append(i)
     off = set(blocked) | set(policy.ignored)
-    for key, members in holders.items():
-        if len(members) > key_limit:
-            off.add(key)
-
+    off_keys = {tuple(text.split(":", 1)) for text in off}
     pairs: set[tuple[int, int]] = set()
     for key, members in holders.items():
-        if len(members) < 2 or key in off:
+        if isinstance(members, int):
+            continue
+        if len(members) > key_limit:
+            off.add(_key_text(*key))
+            continue
+        if key in off_keys:
             continue
         for x in range(len(members)):
             for y in range(x + 1, len(members)):

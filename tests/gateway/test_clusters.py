@@ -88,9 +88,8 @@ async def test_real_duplicates_cluster_and_distinct_books_stay_apart(store):
 
 async def test_merged_record_lists_every_holder(store):
     await load(store, ["US-OLB", "US-OLX"])
-    await registry.update_member(store, "US-OLX", status="closed")
+    await registry.update_member(store, "US-OLX", status="closed")   # merged records follow
     async with store.begin() as conn:
-        await rebuild(conn)
         cid = await cluster_of(conn, "US-OLB", "4291884")
         merged = (await conn.execute(sa.select(clusters.c.merged).where(
             clusters.c.id == cid))).scalar_one()
@@ -229,3 +228,18 @@ async def test_cluster_api(aiohttp_client, store, settings):
                               json={"clusters": [cid]})).status == 400
     stats = await (await client.get("/api/stats")).json()
     assert stats["clusters"] == 2
+
+
+async def test_removing_a_member_updates_its_clusters(store):
+    await load(store, ["US-OLB", "US-OLX", "US-BPL"])
+    async with store.connect() as conn:
+        iliad = await cluster_of(conn, "US-OLB", "4291884")
+        candide = await cluster_of(conn, "US-BPL", "329765")
+    await registry.remove_member(store, "US-OLX")
+    await registry.remove_member(store, "US-BPL")
+    async with store.connect() as conn:
+        rows = {r.id: r for r in (await conn.execute(sa.select(clusters))).all()}
+        assert (await check(conn))["consistent"]
+    assert rows[iliad].record_count == 1 and not rows[iliad].deleted
+    assert [h["member"] for h in rows[iliad].merged["holdings"]] == ["US-OLB"]
+    assert rows[candide].deleted and rows[candide].record_count == 0
