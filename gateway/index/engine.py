@@ -38,6 +38,7 @@ from gateway.store.schema import cluster_links, cluster_records, match_keys, rec
 from protocols.matching import Profile, plan_clusters
 
 log = logging.getLogger(__name__)
+CLUSTER_LOCK = 0x4C47_4958          # "LGIX": the advisory lock of the union index
 
 
 async def recluster_records(conn: AsyncConnection, record_ids: Iterable[int], *,
@@ -47,6 +48,7 @@ async def recluster_records(conn: AsyncConnection, record_ids: Iterable[int], *,
     if not touched:
         return set()
     policy = policy or current_policy()
+    await serialize_clustering(conn)
     member_info = await member_table(conn)
     profiles, _ = await load_profiles(conn, touched, member_info)
     await replace_keys(conn, touched, profiles.values())
@@ -57,6 +59,16 @@ async def recluster_records(conn: AsyncConnection, record_ids: Iterable[int], *,
     profiles.update(more)
     return await apply_plan(conn, profiles, neighbourhood, touched, policy, blocked,
                             member_info, all_decisions)
+
+
+async def serialize_clustering(conn: AsyncConnection) -> None:
+    """One re-clustering at a time, until the transaction ends.
+
+    Two harvests committing pages at once could otherwise both move one record (PostgreSQL
+    reads committed data: both would insert its new membership). SQLite serializes writers
+    anyway."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLUSTER_LOCK})
 
 
 async def apply_plan(conn: AsyncConnection, profiles: dict[int, Profile],

@@ -19,7 +19,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.index.engine import apply_plan, decision_pairs, recluster_records
+from gateway.index.engine import (
+    apply_plan, decision_pairs, recluster_records, serialize_clustering,
+)
 from gateway.index.policy import ClusterPolicy, current_policy
 from gateway.index.store import chunks, decisions, member_table
 from gateway.store.schema import cluster_records, clusters, match_keys, records
@@ -56,6 +58,7 @@ async def rebuild(conn: AsyncConnection, *, policy: ClusterPolicy | None = None
                   ) -> dict[str, Any]:
     """Re-cluster every record; returns counts (records, clusters, changed)."""
     policy = policy or current_policy()
+    await serialize_clustering(conn)
     member_info = await member_table(conn)
     profiles = await _all_profiles(conn, member_info)
     await conn.execute(match_keys.delete())

@@ -243,3 +243,18 @@ async def test_removing_a_member_updates_its_clusters(store):
     assert rows[iliad].record_count == 1 and not rows[iliad].deleted
     assert [h["member"] for h in rows[iliad].merged["holdings"]] == ["US-OLB"]
     assert rows[candide].deleted and rows[candide].record_count == 0
+
+
+async def test_concurrent_ingests_of_twins_end_in_one_cluster(store):
+    import asyncio
+    for code in ("US-OLB", "US-OLX", "US-LOC", "US-SUM"):
+        await registry.add_member(store, code, code)
+    paths = {code: str(require_shared("data", "marc", *FILES[code].split("/")))
+             for code in ("US-OLB", "US-OLX", "US-LOC", "US-SUM")}
+    await asyncio.gather(*(ingest(store, code, path) for code, path in paths.items()))
+    async with store.begin() as conn:
+        assert await cluster_of(conn, "US-OLB", "4291884") == await cluster_of(
+            conn, "US-OLX", "4291884")
+        assert await cluster_of(conn, "US-LOC", "12883376") == await cluster_of(
+            conn, "US-SUM", "12883376")
+        assert (await check(conn))["consistent"]
