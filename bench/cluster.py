@@ -181,13 +181,15 @@ async def timed_rebuild(path: Path) -> dict:
 
 
 def child(path: str, count: int) -> None:
-    asyncio.run(build_store(Path(path), count))
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    """Build the store (untimed) in one process, then time read and rebuild in another, so
+    the peak RSS reported is the rebuild's own."""
+    if count:
+        asyncio.run(build_store(Path(path), count))
+        return
     anchor = asyncio.run(timed_read(Path(path)))
     result = asyncio.run(timed_rebuild(Path(path)))
     result["anchor_seconds"] = anchor
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result["build_rss_mb"] = before / 1024
     print(json.dumps(result))
 
 
@@ -205,8 +207,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=args.db_dir) as tmp:
         for size in sizes:
             db = Path(tmp) / f"cluster-{size}.db"
-            out = subprocess.run([sys.executable, __file__, "--child", str(db), str(size)],
+            subprocess.run([sys.executable, __file__, "--child", str(db), str(size)],
+                           check=True, capture_output=True, text=True)
+            out = subprocess.run([sys.executable, __file__, "--child", str(db), "0"],
                                  check=True, capture_output=True, text=True)
+            db.unlink()
             result = json.loads(out.stdout.strip().splitlines()[-1])
             results[size] = result
             print(f"{size:>8} records: {result['clusters']:>8} clusters, rebuild "

@@ -21,6 +21,7 @@ folded title plus author), with the content digest added for same-member re-subm
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -57,12 +58,31 @@ class Profile:
     publisher: str
     edition_numbers: tuple[str, ...]
     series_numbers: tuple[str, ...]  # 490 $v numbering of every series statement
-    isbns: frozenset[str]
-    issns: frozenset[str]
-    oclc: frozenset[str]
-    ids: frozenset[str]              # "lccn:…" and the 015/016/024 numbers
     content: str
+    # every (kind, value) key; the identifiers are read from here (kept once: a rebuild holds
+    # a profile of every record in memory)
     keys: tuple[tuple[str, str], ...] = ()
+
+    def _values(self, kind: str) -> frozenset[str]:
+        return frozenset(value for k, value in self.keys if k == kind)
+
+    @property
+    def isbns(self) -> frozenset[str]:
+        return self._values("isbn")
+
+    @property
+    def issns(self) -> frozenset[str]:
+        return self._values("issn")
+
+    @property
+    def oclc(self) -> frozenset[str]:
+        return self._values("oclc")
+
+    @property
+    def ids(self) -> frozenset[str]:
+        """"lccn:…" and the 015/016/024 numbers."""
+        return frozenset(f"lccn:{v}" if k == "lccn" else v for k, v in self.keys
+                         if k in ("lccn", "id"))
 
     @property
     def sort_key(self) -> tuple[str, str]:
@@ -97,28 +117,19 @@ def profile_of(normalized: Mapping[str, Any], *, record_id: int, member: str,
     garbled = looks_garbled(raw_title) or looks_garbled(first_author)
     title = "" if garbled else fold(raw_title)
     author = "" if garbled else surname(first_author)
-    lccn = normalized.get("lccn")
-    ids = {f"lccn:{lccn}"} if lccn else set()
-    for value in normalized.get("other_ids") or ():
-        # 022 ISSN-L, 773 host ISSN and 776 other-format numbers are related, not the record's
-        if value.startswith(("015:", "016:", "024:")):
-            ids.add(value)
     profile = Profile(
         record_id=record_id, member=member,
         local_id=local_id if local_id is not None else str(normalized.get("local_id") or ""),
-        format=normalized.get("format") or "other",
+        format=sys.intern(normalized.get("format") or "other"),
         year=normalized.get("year"), pages=normalized.get("pages"),
         title=title, title_numbers=numbers_in(title), garbled=garbled, author=author,
         subtitle="" if garbled else fold(normalized.get("subtitle"))[:SUBTITLE_LENGTH],
         publisher=fold(normalized.get("publisher")),
         edition_numbers=numbers_in(fold(normalized.get("edition"))),
         series_numbers=_series_numbers(normalized.get("series") or []),
-        isbns=frozenset(normalized.get("isbns") or ()),
-        issns=frozenset(normalized.get("issns") or ()),
-        oclc=frozenset(normalized.get("oclc_numbers") or ()),
-        ids=frozenset(ids), content=content_digest(normalized),
+        content=content_digest(normalized),
     )
-    profile.keys = match_keys(profile)
+    profile.keys = match_keys(profile, normalized)
     return profile
 
 
@@ -130,14 +141,18 @@ def title_key(profile: Profile) -> str | None:
     return f"{compact}|{profile.author}"
 
 
-def match_keys(profile: Profile) -> tuple[tuple[str, str], ...]:
-    """Every ``(kind, value)`` key of a profile, in KEY_KINDS order, values ≤ 255 chars."""
+def match_keys(profile: Profile, normalized: Mapping[str, Any]
+               ) -> tuple[tuple[str, str], ...]:
+    """Every ``(kind, value)`` key of a record, in KEY_KINDS order, values ≤ 255 chars."""
     keys: list[tuple[str, str]] = []
-    keys.extend(("isbn", v) for v in sorted(profile.isbns))
-    keys.extend(("issn", v) for v in sorted(profile.issns))
-    keys.extend(("oclc", v) for v in sorted(profile.oclc))
-    for value in sorted(profile.ids):
-        keys.append(("lccn", value[5:]) if value.startswith("lccn:") else ("id", value))
+    keys.extend(("isbn", v) for v in sorted(set(normalized.get("isbns") or ())))
+    keys.extend(("issn", v) for v in sorted(set(normalized.get("issns") or ())))
+    keys.extend(("oclc", v) for v in sorted(set(normalized.get("oclc_numbers") or ())))
+    if lccn := normalized.get("lccn"):
+        keys.append(("lccn", lccn))
+    # 022 ISSN-L, 773 host ISSN and 776 other-format numbers are related, not the record's
+    keys.extend(("id", v) for v in sorted(set(normalized.get("other_ids") or ()))
+                if v.startswith(("015:", "016:", "024:")))
     if (title := title_key(profile)) is not None:
         keys.append(("title", title))
     keys.append(("content", profile.content))
