@@ -53,8 +53,8 @@ async def recluster_records(conn: AsyncConnection, record_ids: Iterable[int], *,
     profiles, _ = await load_profiles(conn, touched, member_info)
     await replace_keys(conn, touched, profiles.values())
     all_decisions = await decisions(conn)
-    neighbourhood, blocked, merge_pairs = await _neighbourhood(conn, touched, policy,
-                                                               member_info, all_decisions)
+    neighbourhood, blocked = await _neighbourhood(conn, touched, policy, member_info,
+                                                  all_decisions)
     more, _ = await load_profiles(conn, neighbourhood - profiles.keys(), member_info)
     profiles.update(more)
     return await apply_plan(conn, profiles, neighbourhood, touched, policy, blocked,
@@ -160,7 +160,7 @@ def decision_pairs(all_decisions: list[Any], refs: dict[tuple[str, str], int]
 
 async def _neighbourhood(conn: AsyncConnection, start: set[int], policy: ClusterPolicy,
                          member_info: dict[int, tuple[str, str]], all_decisions: list[Any]
-                         ) -> tuple[set[int], set[str], list[tuple[int, int]]]:
+                         ) -> tuple[set[int], set[str]]:
     """Records reachable from ``start`` via usable shared keys, clusters and staff merges."""
     seen = set(start)
     frontier = set(start)
@@ -187,7 +187,7 @@ async def _neighbourhood(conn: AsyncConnection, start: set[int], policy: Cluster
                         policy.neighbourhood_limit)
             break
         seen |= frontier
-    return seen, blocked, []
+    return seen, blocked
 
 
 async def _key_holders(conn: AsyncConnection, keys: list[Any], policy: ClusterPolicy,

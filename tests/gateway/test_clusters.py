@@ -3,7 +3,6 @@ incremental changes in the ingest transaction, staff decisions, check and rebuil
 
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
 
 from gateway import catalogue, registry
