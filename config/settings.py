@@ -75,6 +75,12 @@ def _emails(value: Any) -> str | None:
 
 def _token_key(value: Any) -> str | None:
     return None if value == "" or len(value) >= 32 else "must be empty or 32+ characters"
+def _match_keys(value: Any) -> str | None:
+    kinds = ("isbn", "issn", "oclc", "lccn", "id", "title", "content")
+    for part in (p.strip() for p in value.replace("\n", ",").split(",")):
+        if part and (":" not in part or part.split(":", 1)[0] not in kinds):
+            return f"{part!r} is not KIND:VALUE with KIND one of {', '.join(kinds)}"
+    return None
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -159,6 +165,17 @@ SETTINGS: tuple[Setting, ...] = (
             "Secret (at least 32 characters) that signs /oai resumption tokens; every worker "
             "must share it. Empty: a random key is made once and kept in the store.",
             check=_token_key),
+    Setting("cluster_key_limit", 50,
+            "Key-frequency guard of the union index: a match key (an ISBN, a title key...) held "
+            "by more records than this finds no duplicates (a series ISBN must not glue "
+            "hundreds of books together).", int, _positive),
+    Setting("cluster_max_size", 500,
+            "Largest cluster the rules may build by themselves (staff merges may go past it).",
+            int, _positive),
+    Setting("cluster_ignore_keys", "",
+            "Match keys that are never evidence, comma-separated KIND:VALUE (e.g. "
+            "\"isbn:9780000000002, oclc:1\"); kinds: isbn issn oclc lccn id title content.",
+            check=_match_keys),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -27,12 +27,15 @@ from gateway.keys import (
     SETTINGS,
     STORE,
 )
+from gateway.index import configure as configure_cluster_policy
+from gateway.index.decisions import ClusterError
 from gateway.metrics import HarvestMetrics
 from gateway.oai_provider import OaiProvider
 from gateway.registry import RegistryError
 from gateway.scheduler import Scheduler
 from gateway.security.keys import KeyRing, load_gateway_key
 from gateway.store import Store, open_store
+from gateway.views import clusters as cluster_views
 from gateway.views import eresources as eresource_views
 from gateway.views import etas as etas_views
 from gateway.views import harvests as harvest_views
@@ -62,6 +65,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return json_error(404, str(exc))
     except QueryError as exc:
         return json_error(exc.status_hint, str(exc))
+    except ClusterError as exc:
+        return json_error(exc.status_hint, str(exc))
     except json.JSONDecodeError as exc:
         return json_error(400, f"request body is not valid JSON: {exc}")
 
@@ -72,6 +77,7 @@ def create_app(settings: Settings, store: Store | None = None, *,
     ``schedule`` runs the endpoints' cron schedules in the background (`libgate serve`)."""
     app = web.Application(middlewares=[errors_middleware], client_max_size=4 * 2**20)
     app[SETTINGS] = settings
+    configure_cluster_policy(settings)
     app[METRICS] = HarvestMetrics()
     app[PROBE] = make_prober(settings)
     app[BACKGROUND] = set()
@@ -139,5 +145,9 @@ def create_app(settings: Settings, store: Store | None = None, *,
         web.get("/oai", oai_views.oai),
         web.post("/oai", oai_views.oai),
         web.get("/api/search", search_views.search_clusters),
+        web.get("/api/clusters/{cluster_id}", cluster_views.get_cluster),
+        web.get("/api/clusters/{cluster_id}/explain", cluster_views.explain_cluster),
+        web.post("/api/clusters/merge", cluster_views.merge_clusters),
+        web.post("/api/clusters/{cluster_id}/split", cluster_views.split_cluster),
     ])
     return app

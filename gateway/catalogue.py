@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from gateway.index.explain import cluster_count, cluster_of_record
 from gateway.registry import MemberNotFound, member_id
 from gateway.store import Store
 from gateway.store.schema import harvest_runs, holdings, members, quarantine, records
@@ -31,6 +32,7 @@ async def stats(store: Store) -> dict[str, Any]:
             .group_by(holdings.c.member_id))).all())
         rows = (await conn.execute(sa.select(members.c.id, members.c.code, members.c.status)
                                    .order_by(members.c.code))).all()
+        cluster_total = await cluster_count(conn)
     out_members = []
     for row in rows:
         out_members.append({
@@ -46,6 +48,7 @@ async def stats(store: Store) -> dict[str, Any]:
         "deleted": sum(m["deleted"] for m in out_members),
         "quarantined": sum(m["quarantined"] for m in out_members),
         "holdings": sum(m["holdings"] for m in out_members),
+        "clusters": cluster_total,
         "members": out_members,
     }
 
@@ -68,8 +71,10 @@ async def record_detail(store: Store, member: str, local_id: str) -> dict[str, A
             raise RecordNotFound(f"member {member!r} has no record {local_id!r}")
         held = (await conn.execute(sa.select(holdings).where(holdings.c.record_id == row.id)
                                    .order_by(holdings.c.id))).all()
+        cluster_id = await cluster_of_record(conn, row.id)
     return {
         "member": member, "local_id": row.local_id, "deleted": bool(row.deleted),
+        "cluster_id": cluster_id,
         "format": row.format, "title": row.title, "year": row.year,
         "normalized": row.normalized,
         "holdings": [{"location": h.location, "call_number": h.call_number,

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from connectors.marcfile import MarcFileConnector, is_url
+from gateway.index import recluster_records
 from gateway.registry import member_id as lookup_member_id
 from gateway.store import Store
 from gateway.store.records import (
@@ -153,6 +154,7 @@ class Ingest:
                                                      endpoint_id=self.endpoint_id,
                                                      rename_duplicates=True)
             await add_quarantine(conn, self.member_id, report.run_id, self.shown_source, rejected)
+            await recluster_records(conn, counts.touched)
             await add_counts(conn, report.run_id, records_read=read, added=counts.added,
                              updated=counts.updated, unchanged=counts.unchanged,
                              quarantined=len(rejected))
@@ -173,8 +175,10 @@ class Ingest:
                         self.shown_source)
             return
         async with self.store.begin() as conn:
+            gone: list[int] = []
             report.deleted = await mark_absent_deleted(conn, self.member_id, report.run_id,
-                                                       self.endpoint_id)
+                                                       self.endpoint_id, touched=gone)
+            await recluster_records(conn, gone)
             await add_counts(conn, report.run_id, deleted=report.deleted)
 
 

@@ -254,13 +254,21 @@ async def update_member(store: Store, code: str, *, name: str | None = None,
         await _insert_endpoints(conn, mid, specs)
         changes["updated_at"] = now()
         await conn.execute(members.update().where(members.c.id == mid).values(**changes))
+        if "status" in changes:
+            # the union index shows each holder's service status in its merged records
+            from gateway.index.engine import member_cluster_ids, refresh_clusters
+            await refresh_clusters(conn, await member_cluster_ids(conn, mid))
     return await get_member(store, code)
 
 
 async def remove_member(store: Store, code: str) -> None:
     async with store.begin() as conn:
         mid = await member_id(conn, code)
+        from gateway.index.engine import member_cluster_ids, refresh_clusters
+        touched = await member_cluster_ids(conn, mid)
         await conn.execute(members.delete().where(members.c.id == mid))
+        # its records went with it: their clusters shrink, or end as deleted clusters
+        await refresh_clusters(conn, touched)
 
 
 async def import_members(store: Store, entries: list[dict[str, Any]], where: str,

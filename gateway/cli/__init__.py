@@ -1,6 +1,7 @@
 """The `libgate` command line. Every command takes --db URL and --config FILE."""
 
 from gateway.cli import (  # noqa: F401  (register commands)
+    clusters,
     eresources,
     harvest,
     members,

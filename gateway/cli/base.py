@@ -13,6 +13,8 @@ from rich.console import Console
 from config.settings import ConfigError, Settings, load_settings, settings_help
 from connectors.errors import ConnectorError
 from gateway.catalogue import RecordNotFound
+from gateway.index import configure as configure_cluster_policy
+from gateway.index.decisions import ClusterError
 from gateway.logs import setup_logging as configure_logs
 from gateway.registry import RegistryError
 from gateway.store import Store, open_store
@@ -23,7 +25,8 @@ console = Console()
 err_console = Console(stderr=True)
 
 # what a member's server or a user's input can cause; a bug still shows its traceback
-EXPECTED_ERRORS = (ConfigError, RegistryError, ConnectorError, RecordNotFound, ProtocolError)
+EXPECTED_ERRORS = (ConfigError, RegistryError, ConnectorError, RecordNotFound, ProtocolError,
+                   ClusterError)
 
 
 class LibgateGroup(click.Group):
@@ -68,6 +71,7 @@ def run_async(ctx: click.Context, action: Callable[[Store, Settings], Awaitable[
     """Resolve settings, open (and migrate) the store, run ``action``, close the store."""
     settings = get_settings(ctx, **overrides)
     setup_logging(settings)
+    configure_cluster_policy(settings)
 
     async def run() -> T:
         store = await open_store(settings.db)

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from connectors.errors import ConnectorError
 from gateway.harvest.lease import acquire, new_owner, release, renew
+from gateway.index import recluster_records
 from gateway.harvest.report import HarvestReport, last_run
 from gateway.logs import current_member, current_run
 from gateway.metrics import HarvestMetrics
@@ -135,6 +136,7 @@ class EndpointHarvest:
                                         endpoint_id=self.endpoint.id)
             await add_quarantine(conn, self.member_id, self.report.run_id, self.shown_url,
                                  rejected)
+            await recluster_records(conn, counts.touched)
             await add_counts(conn, self.report.run_id, pages=1, records_read=read,
                              added=counts.added, updated=counts.updated,
                              unchanged=counts.unchanged, deleted=counts.deleted,
@@ -162,8 +164,10 @@ class EndpointHarvest:
                 # the run row, not this process's report: a resumed run counts earlier pages
                 run = await get_run(conn, self.report.run_id)
                 if run.added + run.updated + run.unchanged > 0:
+                    deleted_ids: list[int] = []
                     gone = await mark_absent_deleted(conn, self.member_id, self.report.run_id,
-                                                     self.endpoint.id)
+                                                     self.endpoint.id, touched=deleted_ids)
+                    await recluster_records(conn, deleted_ids)
                     await add_counts(conn, self.report.run_id, deleted=gone)
                 else:
                     # an empty answer proves nothing: never delete a whole catalogue on it

@@ -56,6 +56,8 @@ class BatchCounts:
     unchanged: int = 0
     deleted: int = 0
     renamed: list[tuple[str, str]] = field(default_factory=list)   # (given id, stored id)
+    # ids of the records added, changed, deleted or back again: what the union index re-clusters
+    touched: list[int] = field(default_factory=list)
 
     def add(self, other: BatchCounts) -> None:
         self.added += other.added
@@ -63,6 +65,7 @@ class BatchCounts:
         self.unchanged += other.unchanged
         self.deleted += other.deleted
         self.renamed.extend(other.renamed)
+        self.touched.extend(other.touched)
 
 
 def _row(member_id: int, run_id: int | None, item: IncomingRecord, stamp: datetime,
@@ -164,11 +167,13 @@ async def upsert_batch(conn: AsyncConnection, member_id: int, run_id: int | None
             [row for _, row in inserts])
         for (item, _), new_id in zip(inserts, result.scalars().all(), strict=True):
             holding_rows.extend(_holding_rows(member_id, new_id, item))
+            counts.touched.append(new_id)
         counts.added += len(inserts)
     if updates:
         # rows differ in their columns (tombstones set fewer): group by column set
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for record_id, item, values in updates:
+            counts.touched.append(record_id)
             params = {**values, "_id": record_id}
             groups.setdefault(tuple(sorted(values)), []).append(params)
             if "raw" in values:
@@ -188,20 +193,24 @@ async def upsert_batch(conn: AsyncConnection, member_id: int, run_id: int | None
 
 
 async def mark_absent_deleted(conn: AsyncConnection, member_id: int, run_id: int,
-                              endpoint_id: int | None = None) -> int:
+                              endpoint_id: int | None = None, *,
+                              touched: list[int] | None = None) -> int:
     """Records this run did not see are marked deleted (``--replace``, deletedRecord=no diff).
 
     Only records from the same source count: the endpoint's, or (``endpoint_id`` None, a
     manual `libgate ingest`) those that came from no endpoint — so a member's OAI-PMH harvest
-    never deletes what came from its MARC file, and vice versa.
+    never deletes what came from its MARC file, and vice versa. The ids of the records it
+    deletes are appended to ``touched`` (for the union index).
     """
     stamp = datetime.now(UTC)
     scope = (records.c.member_id == member_id) & records.c.deleted.is_(False)
     scope &= (records.c.endpoint_id == endpoint_id if endpoint_id is not None
               else records.c.endpoint_id.is_(None))
-    result = await conn.execute(records.update().where(
-        scope & ((records.c.last_run_id.is_(None)) | (records.c.last_run_id != run_id))
-    ).values(deleted=True, updated_at=stamp))
+    scope &= (records.c.last_run_id.is_(None)) | (records.c.last_run_id != run_id)
+    if touched is not None:
+        touched.extend((await conn.execute(sa.select(records.c.id).where(scope))).scalars())
+    result = await conn.execute(records.update().where(scope).values(deleted=True,
+                                                                     updated_at=stamp))
     await conn.execute(holdings.delete().where(holdings.c.record_id.in_(
         sa.select(records.c.id).where((records.c.member_id == member_id)
                                       & records.c.deleted.is_(True)))))

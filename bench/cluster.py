@@ -1,0 +1,231 @@
+"""Clustering benchmark: `libgate clusters rebuild` over records already in the store.
+
+Builds (untimed) a SQLite store of N records cloned from the real bibliographic records in
+../shared/data/marc: each clone gets a new local id, a title varied by a generated word, its
+own ISBN/OCLC number, and one of 40 member libraries as holder (with one holding). Roughly a
+third of the records are duplicates: a work is catalogued by 2-3 members, sharing identifiers
+(one of the copies without its ISBN, so it matches on title/author; one in ALL CAPS).
+Then, in a child process per size so that peak RSS is its own, it times the rebuild: keys,
+candidate pairs, rules, union-find, memberships, links and merged records, one transaction.
+
+Prints records/s (target ≥ 20,000/s), peak RSS (target < 1 GB), the time ratio of the
+largest to the smallest size (target ≤ 2.2 × for 2 × records), and the rebuild's time against
+an anchor run in the same process: one bare pass reading every record's normalized JSON
+(machines are noisy; the ratio says what the clustering costs beyond reading).
+
+    python bench/cluster.py [--sizes 250000,500000] [--db-dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data" / "marc"
+sys.path.insert(0, str(ROOT))
+
+MEMBERS = 40
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def base_records() -> list[dict]:
+    import contextlib
+    import io
+    import logging
+    import warnings
+
+    from gateway.ingest import process_raw
+    from gateway.store.records import IncomingRecord
+    from protocols.marc import MarcStreamReader
+    logging.getLogger("pymarc").setLevel(logging.CRITICAL)
+    warnings.simplefilter("ignore")
+    out = []
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        for path in sorted(SHARED.rglob("*")):
+            if not path.is_file():
+                continue
+            reader = MarcStreamReader()
+            for raw in [*reader.feed(path.read_bytes()), *reader.close()]:
+                item = process_raw(raw)
+                if (isinstance(item, IncomingRecord) and item.normalized.title
+                        and item.normalized.record_type == "bibliographic"):
+                    out.append(item.normalized.to_dict())
+    return out
+
+
+def word(n: int) -> str:
+    letters = []
+    n += 26 * 26
+    while n:
+        n, r = divmod(n, 26)
+        letters.append(LETTERS[r])
+    return "".join(letters)
+
+
+def isbn13(n: int) -> str:
+    body = f"979{n % 10**9:09d}"
+    total = sum((1 if i % 2 == 0 else 3) * int(d) for i, d in enumerate(body))
+    return body + str((10 - total % 10) % 10)
+
+
+def clones(count: int, seed: int = 7):
+    """(member index, normalized dict) for ``count`` records; ~1/3 are duplicates."""
+    rnd = random.Random(seed)
+    pool = base_records()
+    made = work = 0
+    while made < count:
+        base = pool[work % len(pool)]
+        extra = word(work)
+        copies = 1 if rnd.random() < 0.80 else rnd.choice((2, 2, 3))
+        holders = rnd.sample(range(MEMBERS), copies)
+        for copy, member in enumerate(holders):
+            if made >= count:
+                break
+            norm = dict(base)
+            norm["local_id"] = f"b{made:08d}"
+            norm["title"] = f"{extra.capitalize()} {base['title']}"
+            norm["isbns"] = [isbn13(work)] if copy != 1 else []
+            norm["oclc_numbers"] = [str(10**8 + work)] if copy == 0 else []
+            norm["lccn"] = None
+            norm["other_ids"] = []
+            if copy == 2:
+                norm["title"] = norm["title"].upper()
+            norm["holdings"] = [{"location": f"Main {member}", "call_number": f"QA{work}",
+                                 "lendable": copy != 2, "barcode": None, "note": None,
+                                 "source": "852"}]
+            yield member, norm
+            made += 1
+        work += 1
+
+
+async def build_store(path: Path, count: int) -> None:
+    import sqlalchemy as sa
+
+    from gateway.store import open_store
+    from gateway.store.schema import holdings, members, records
+    store = await open_store(f"sqlite:///{path}")
+    stamp = datetime.now(UTC)
+    async with store.begin() as conn:
+        await conn.execute(members.insert(), [
+            {"code": f"XX-M{m:02d}", "name": f"Library {m}", "status": "open",
+             "created_at": stamp, "updated_at": stamp} for m in range(MEMBERS)])
+        member_ids = list((await conn.execute(sa.select(members.c.id).order_by(
+            members.c.id))).scalars())
+    batch, held = [], []
+    next_id = 1
+
+    async def flush() -> None:
+        async with store.begin() as conn:
+            await conn.execute(records.insert(), batch)
+            await conn.execute(holdings.insert(), held)
+        batch.clear()
+        held.clear()
+    for member, norm in clones(count):
+        rid = next_id
+        next_id += 1
+        batch.append({"id": rid, "member_id": member_ids[member], "local_id": norm["local_id"],
+                      "source_format": "marc21", "record_type": "bibliographic",
+                      "title": norm["title"], "year": norm["year"], "format": norm["format"],
+                      "content_hash": norm["local_id"], "normalized": norm, "raw": b"",
+                      "raw_syntax": "iso2709", "created_at": stamp, "updated_at": stamp})
+        held.extend({"record_id": rid, "member_id": member_ids[member], **h}
+                    for h in norm["holdings"])
+        if len(batch) >= 5000:
+            await flush()
+    if batch:
+        await flush()
+    await store.close()
+
+
+async def timed_read(path: Path) -> float:
+    """The anchor: one bare pass reading every record's normalized JSON, nothing else."""
+    import sqlalchemy as sa
+
+    from gateway.store import open_store
+    from gateway.store.schema import records
+    store = await open_store(f"sqlite:///{path}")
+    started = time.perf_counter()
+    async with store.connect() as conn:
+        last = 0
+        while True:
+            rows = (await conn.execute(sa.select(records.c.id, records.c.normalized).where(
+                records.c.id > last).order_by(records.c.id).limit(5000))).all()
+            if not rows:
+                break
+            last = rows[-1].id
+    seconds = time.perf_counter() - started
+    await store.close()
+    return seconds
+
+
+async def timed_rebuild(path: Path) -> dict:
+    from gateway.index.rebuild import rebuild
+    from gateway.store import open_store
+    store = await open_store(f"sqlite:///{path}")
+    started = time.perf_counter()
+    async with store.begin() as conn:
+        result = await rebuild(conn)
+    result["seconds"] = time.perf_counter() - started
+    await store.close()
+    return result
+
+
+def child(path: str, count: int) -> None:
+    """Build the store (untimed) in one process, then time read and rebuild in another, so
+    the peak RSS reported is the rebuild's own."""
+    if count:
+        asyncio.run(build_store(Path(path), count))
+        return
+    anchor = asyncio.run(timed_read(Path(path)))
+    result = asyncio.run(timed_rebuild(Path(path)))
+    result["anchor_seconds"] = anchor
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="250000,500000")
+    parser.add_argument("--db-dir", default=None)
+    parser.add_argument("--child", nargs=2, metavar=("DB", "COUNT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], int(args.child[1]))
+        return
+    sizes = [int(s) for s in args.sizes.split(",")]
+    results = {}
+    with tempfile.TemporaryDirectory(dir=args.db_dir) as tmp:
+        for size in sizes:
+            db = Path(tmp) / f"cluster-{size}.db"
+            subprocess.run([sys.executable, __file__, "--child", str(db), str(size)],
+                           check=True, capture_output=True, text=True)
+            out = subprocess.run([sys.executable, __file__, "--child", str(db), "0"],
+                                 check=True, capture_output=True, text=True)
+            db.unlink()
+            result = json.loads(out.stdout.strip().splitlines()[-1])
+            results[size] = result
+            print(f"{size:>8} records: {result['clusters']:>8} clusters, rebuild "
+                  f"{result['seconds']:.1f}s = {size / result['seconds']:,.0f} records/s "
+                  f"(target ≥ 20,000), peak RSS {result['peak_rss_mb']:.0f} MB "
+                  f"(target < 1024); anchor (bare read of every record) "
+                  f"{result['anchor_seconds']:.1f}s, rebuild = "
+                  f"{result['seconds'] / result['anchor_seconds']:.1f} × anchor", flush=True)
+    if len(sizes) >= 2:
+        small, large = sizes[0], sizes[-1]
+        ratio = results[large]["seconds"] / results[small]["seconds"]
+        print(f"time {large} / time {small} = {ratio:.2f} for {large / small:.1f} × records "
+              f"(target ≤ 2.2 for 2 ×)")
+
+
+if __name__ == "__main__":
+    main()

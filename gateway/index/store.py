@@ -1,0 +1,218 @@
+"""Reading and writing the union-index tables (shared by the incremental path and rebuild)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.index.merge import SourceRecord, merge_cluster
+from gateway.store.schema import (
+    cluster_decisions, cluster_links, cluster_records, clusters, holdings, match_keys, members,
+    records,
+)
+from protocols.matching import Group, Profile, profile_of
+
+CHUNK = 500
+T = TypeVar("T")
+
+
+def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def clusterable(row: Any) -> bool:
+    """Live bibliographic records are clustered; deleted ones, MFHD and authorities are not."""
+    return not row.deleted and row.record_type == "bibliographic"
+
+
+async def member_table(conn: AsyncConnection) -> dict[int, tuple[str, str]]:
+    """member id → (code, status)."""
+    rows = (await conn.execute(sa.select(members.c.id, members.c.code, members.c.status))).all()
+    return {r.id: (r.code, r.status) for r in rows}
+
+
+async def load_profiles(conn: AsyncConnection, record_ids: Collection[int],
+                        member_info: dict[int, tuple[str, str]]
+                        ) -> tuple[dict[int, Profile], dict[int, Any]]:
+    """Profiles of the clusterable records among ``record_ids``, and every row's basics."""
+    profiles: dict[int, Profile] = {}
+    basics: dict[int, Any] = {}
+    for batch in chunks(sorted(record_ids)):
+        rows = (await conn.execute(sa.select(
+            records.c.id, records.c.member_id, records.c.local_id, records.c.deleted,
+            records.c.record_type, records.c.normalized).where(records.c.id.in_(batch)))).all()
+        for row in rows:
+            basics[row.id] = row
+            if clusterable(row):
+                profiles[row.id] = profile_of(row.normalized, record_id=row.id,
+                                              member=member_info[row.member_id][0],
+                                              local_id=row.local_id)
+    return profiles, basics
+
+
+def key_rows(profiles: Iterable[Profile]) -> list[dict[str, Any]]:
+    return [{"record_id": p.record_id, "kind": kind, "value": value}
+            for p in profiles for kind, value in p.keys]
+
+
+async def replace_keys(conn: AsyncConnection, record_ids: Collection[int],
+                       profiles: Iterable[Profile]) -> None:
+    for batch in chunks(sorted(record_ids)):
+        await conn.execute(match_keys.delete().where(match_keys.c.record_id.in_(batch)))
+    rows = key_rows(profiles)
+    for batch in chunks(rows, 2000):
+        await conn.execute(match_keys.insert(), batch)
+
+
+async def decisions(conn: AsyncConnection) -> list[Any]:
+    return list((await conn.execute(sa.select(cluster_decisions)
+                                    .order_by(cluster_decisions.c.id))).all())
+
+
+async def resolve_refs(conn: AsyncConnection, refs: Collection[tuple[str, str]],
+                       member_ids: dict[str, int]) -> dict[tuple[str, str], int]:
+    """(member code, local id) → record id, for the refs that exist."""
+    out: dict[tuple[str, str], int] = {}
+    by_member: dict[int, list[str]] = {}
+    for code, local_id in refs:
+        if code in member_ids:
+            by_member.setdefault(member_ids[code], []).append(local_id)
+    codes = {v: k for k, v in member_ids.items()}
+    for mid, local_ids in by_member.items():
+        for batch in chunks(local_ids):
+            rows = (await conn.execute(sa.select(records.c.id, records.c.local_id).where(
+                (records.c.member_id == mid) & records.c.local_id.in_(batch)))).all()
+            out.update({(codes[mid], r.local_id): r.id for r in rows})
+    return out
+
+
+def assign_ids(groups: Sequence[Group], old: dict[int, int]) -> list[int | None]:
+    """Keep cluster ids stable: each group takes the old cluster holding most of its records
+    (ties: the lowest id); each old id goes to one group at most. None: needs a new cluster."""
+    wishes: list[tuple[int, int, int]] = []       # (-overlap, cluster id, group index)
+    for index, group in enumerate(groups):
+        counts: dict[int, int] = {}
+        for rid in group.record_ids:
+            if (cid := old.get(rid)) is not None:
+                counts[cid] = counts.get(cid, 0) + 1
+        wishes.extend((-n, cid, index) for cid, n in counts.items())
+    wishes.sort()
+    chosen: list[int | None] = [None] * len(groups)
+    taken: set[int] = set()
+    for _n, cid, index in wishes:
+        if chosen[index] is None and cid not in taken:
+            chosen[index] = cid
+            taken.add(cid)
+    return chosen
+
+
+async def new_cluster_ids(conn: AsyncConnection, count: int, stamp: datetime, *,
+                          bulk: bool = False) -> list[int]:
+    """Create ``count`` empty clusters (their merged record is written afterwards).
+
+    ``bulk`` (rebuild, which holds the write lock for its whole transaction): ids are
+    allocated from max(id) and inserted without RETURNING, many times faster."""
+    if count == 0:
+        return []
+    if bulk:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(sa.text("LOCK TABLE clusters IN EXCLUSIVE MODE"))
+        first = (await conn.scalar(sa.select(sa.func.max(clusters.c.id))) or 0) + 1
+        ids = list(range(first, first + count))
+        for batch in chunks(ids, 5000):
+            await conn.execute(clusters.insert(), [
+                {"id": cid, "merged": {}, "record_count": 0, "created_at": stamp,
+                 "updated_at": stamp} for cid in batch])
+        if conn.dialect.name == "postgresql":
+            await conn.execute(sa.text(
+                "SELECT setval(pg_get_serial_sequence('clusters', 'id'), :last)"),
+                {"last": ids[-1]})
+        return ids
+    result = await conn.execute(
+        clusters.insert().returning(clusters.c.id, sort_by_parameter_order=True),
+        [{"merged": {}, "record_count": 0, "created_at": stamp, "updated_at": stamp}
+         for _ in range(count)])
+    return list(result.scalars().all())
+
+
+async def write_merged(conn: AsyncConnection, cluster_ids: Collection[int],
+                       member_info: dict[int, tuple[str, str]], stamp: datetime, *,
+                       compare: bool = False) -> None:
+    """Recompute the merged record (and copied-out columns) of ``cluster_ids``; a cluster left
+    without records is marked deleted and keeps its last merged record. With ``compare`` (a
+    rebuild) a cluster whose merged record comes out the same is left alone, so its
+    ``updated_at`` (the OAI datestamp) does not move."""
+    for batch in chunks(sorted(cluster_ids), 400):
+        rows = (await conn.execute(sa.select(
+            cluster_records.c.cluster_id, records.c.id, records.c.member_id, records.c.local_id,
+            records.c.normalized).join(records, records.c.id == cluster_records.c.record_id)
+            .where(cluster_records.c.cluster_id.in_(batch)))).all()
+        record_ids = [r.id for r in rows]
+        held: dict[int, list[dict[str, Any]]] = {}
+        for rbatch in chunks(record_ids):
+            for h in (await conn.execute(sa.select(holdings).where(
+                    holdings.c.record_id.in_(rbatch)).order_by(holdings.c.id))).all():
+                held.setdefault(h.record_id, []).append(h._asdict())
+        rules = await _attach_rules(conn, batch)
+        sources: dict[int, list[SourceRecord]] = {}
+        seeds = {}
+        for r in rows:
+            key = (member_info[r.member_id][0], r.local_id)
+            if r.cluster_id not in seeds or key < seeds[r.cluster_id][0]:
+                seeds[r.cluster_id] = (key, r.id)
+        for r in rows:
+            code, status = member_info[r.member_id]
+            sources.setdefault(r.cluster_id, []).append(SourceRecord(
+                record_id=r.id, member=code, local_id=r.local_id, normalized=r.normalized,
+                member_status=status,
+                rule=None if seeds[r.cluster_id][1] == r.id else rules.get(r.id), holdings=held.get(r.id, [])))
+        before: dict[int, Any] = {}
+        if compare:
+            before = dict((await conn.execute(sa.select(clusters.c.id, clusters.c.merged).where(
+                clusters.c.id.in_(batch) & clusters.c.deleted.is_(False)))).all())
+        updates = []
+        for cid in batch:
+            group = sources.get(cid)
+            if not group:
+                await conn.execute(clusters.update().where(clusters.c.id == cid).values(
+                    deleted=True, record_count=0, updated_at=stamp))
+                continue
+            merged = merge_cluster(cid, group).to_dict()
+            if compare and before.get(cid) == merged:
+                continue
+            updates.append({"_id": cid, "deleted": False, "record_count": len(group),
+                            "title": merged["title"], "year": merged["year"],
+                            "format": merged["format"], "merged": merged,
+                            "updated_at": stamp})
+        if updates:
+            await conn.execute(clusters.update().where(clusters.c.id == sa.bindparam("_id"))
+                               .values({k: sa.bindparam(k) for k in updates[0] if k != "_id"}),
+                               updates)
+
+
+async def _attach_rules(conn: AsyncConnection, cluster_ids: list[int]) -> dict[int, str]:
+    """record id → the rule of the link that attached it (walking from the seed)."""
+    links = (await conn.execute(sa.select(cluster_links.c.record_a, cluster_links.c.record_b,
+                                          cluster_links.c.rule).where(
+        cluster_links.c.cluster_id.in_(cluster_ids)).order_by(cluster_links.c.id))).all()
+    out: dict[int, str] = {}
+    for link in links:                # record_b sorts after record_a: the seed is never a b
+        out.setdefault(link.record_b, link.rule)
+    for link in links:
+        out.setdefault(link.record_a, link.rule)
+    return out
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

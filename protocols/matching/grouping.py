@@ -1,0 +1,193 @@
+"""Deterministic clustering of a set of profiles: candidates by key, rules, constrained union.
+
+``plan_clusters`` is the one algorithm both the incremental path (a record's neighbourhood)
+and the bulk rebuild (every record) run, so both give the same clusters:
+
+1. candidates: every pair of profiles sharing a key — except keys on the ignore list and keys
+   held by more than ``key_limit`` records (the key-frequency guard: a series ISBN shared by
+   hundreds of books finds no candidates);
+2. each candidate pair goes through ``rules.compare``; staff merges are added as edges;
+3. edges are sorted by rule strength, then by the (member, local id) of their records — never
+   by arrival order — and joined with union-find, where a join is refused when
+   * a staff split keeps two of the records apart, or a record is split out "alone",
+   * both sides hold records of one member and no direct strong same-member link joins them
+     (RecordManager's "one record per source", relaxed only on strong evidence),
+   * the cluster would grow past ``max_size`` (a guard against runaway chains).
+   Staff merges bypass the last two checks.
+
+Each join keeps the edge that made it: the links of a group are a spanning tree, each with
+its rule and evidence — the explanation `libgate clusters explain` shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from protocols.matching.keys import Profile
+from protocols.matching.rules import DEFAULT_POLICY, RULE_PRIORITY, MatchPolicy, compare
+
+
+@dataclass(slots=True)
+class Link:
+    record_a: int
+    record_b: int
+    rule: str
+    evidence: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Group:
+    record_ids: list[int]                      # in (member, local id) order
+    links: list[Link] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ClusterPlan:
+    groups: list[Group]
+    blocked: set[str]                          # keys the frequency guard turned off
+    refused: list[tuple[int, int, str, str]] = field(default_factory=list)  # a, b, rule, why
+
+
+def _key_text(kind: str, value: str) -> str:
+    return f"{kind}:{value}"
+
+
+def plan_clusters(profiles: Sequence[Profile], *, policy: MatchPolicy = DEFAULT_POLICY,
+                  key_limit: int = 50, max_size: int = 500,
+                  blocked: Collection[str] = (),
+                  merges: Iterable[tuple[int, int]] = (),
+                  splits: Iterable[tuple[int, int | None]] = ()) -> ClusterPlan:
+    """Cluster ``profiles``; ``merges``/``splits`` are staff decisions as record-id pairs
+    (a split with None keeps the record alone)."""
+    n = len(profiles)
+    position = {p.record_id: i for i, p in enumerate(profiles)}
+    # key → holder positions: an int for one holder (most keys), a list from the second on;
+    # the (kind, value) tuples are the profiles' own, so a million keys cost no new strings
+    holders: dict[tuple[str, str], int | list[int]] = {}
+    for i, profile in enumerate(profiles):
+        for key in profile.keys:
+            found = holders.get(key)
+            if found is None:
+                holders[key] = i
+            elif isinstance(found, int):
+                holders[key] = [found, i]
+            else:
+                found.append(i)
+    off = set(blocked) | set(policy.ignored)
+    off_keys = {tuple(text.split(":", 1)) for text in off}
+    pairs: set[tuple[int, int]] = set()
+    for key, members in holders.items():
+        if isinstance(members, int):
+            continue
+        if len(members) > key_limit:
+            off.add(_key_text(*key))
+            continue
+        if key in off_keys:
+            continue
+        for x in range(len(members)):
+            for y in range(x + 1, len(members)):
+                i, j = members[x], members[y]
+                pairs.add((i, j) if i < j else (j, i))
+    del holders
+
+    edges: list[tuple[int, tuple, tuple, int, int, str, dict]] = []
+    same_member_pairs: set[tuple[int, int]] = set()
+    for i, j in pairs:
+        a, b = profiles[i], profiles[j]
+        match = compare(a, b, policy, off)
+        if match is None:
+            continue
+        if a.sort_key > b.sort_key:
+            i, j, a, b = j, i, b, a
+        edges.append((match.priority, a.sort_key, b.sort_key, i, j, match.rule, match.evidence))
+        if a.member == b.member:
+            same_member_pairs.add((i, j) if i < j else (j, i))
+    for ra, rb in merges:
+        if ra in position and rb in position and ra != rb:
+            i, j = position[ra], position[rb]
+            if profiles[i].sort_key > profiles[j].sort_key:
+                i, j = j, i
+            edges.append((RULE_PRIORITY["staff-merge"], profiles[i].sort_key,
+                          profiles[j].sort_key, i, j, "staff-merge", {"decision": "merge"}))
+    edges.sort(key=lambda e: (e[0], e[1], e[2], e[5]))
+
+    alone: set[int] = set()
+    apart: dict[int, set[int]] = {}
+    for ra, rb in splits:
+        if ra not in position:
+            continue
+        if rb is None:
+            alone.add(position[ra])
+        elif rb in position:
+            i, j = position[ra], position[rb]
+            apart.setdefault(i, set()).add(j)
+            apart.setdefault(j, set()).add(i)
+
+    parent = list(range(n))
+    items: dict[int, list[int]] = {}
+
+    def find(x: int) -> int:
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    def members_of(root: int) -> list[int]:
+        return items.get(root) or [root]
+
+    links: dict[int, list[Link]] = {}
+    plan = ClusterPlan(groups=[], blocked=off)
+    for _priority, _ka, _kb, i, j, rule, evidence in edges:
+        ri, rj = find(i), find(j)
+        if ri == rj:
+            continue
+        left, right = members_of(ri), members_of(rj)
+        why = _refusal(rule, left, right, rj, profiles, alone, apart, same_member_pairs,
+                       find, max_size)
+        if why is not None:
+            plan.refused.append((profiles[i].record_id, profiles[j].record_id, rule, why))
+            continue
+        if len(left) < len(right):
+            ri, rj, left, right = rj, ri, right, left
+        parent[rj] = ri
+        items[ri] = left + right
+        items.pop(rj, None)
+        joined = links.pop(ri, []) + links.pop(rj, [])
+        joined.append(Link(profiles[i].record_id, profiles[j].record_id, rule, evidence))
+        links[ri] = joined
+
+    for x in range(n):
+        if parent[x] != x:
+            continue
+        records = sorted(members_of(x), key=lambda k: profiles[k].sort_key)
+        plan.groups.append(Group([profiles[k].record_id for k in records], links.get(x, [])))
+    return plan
+
+
+def _refusal(rule: str, left: list[int], right: list[int], right_root: int,
+             profiles: Sequence[Profile], alone: set[int], apart: dict[int, set[int]],
+             same_member_pairs: set[tuple[int, int]], find, max_size: int) -> str | None:
+    """Why joining the two groups is not allowed, or None."""
+    if alone and (any(k in alone for k in left) or any(k in alone for k in right)):
+        return "split: kept alone"
+    if apart:
+        for k in left:
+            for other in apart.get(k, ()):
+                if find(other) == right_root:
+                    return "split: kept apart"
+    if rule == "staff-merge":
+        return None
+    if len(left) + len(right) > max_size:
+        return f"cluster would exceed {max_size} records"
+    left_members: dict[str, list[int]] = {}
+    for k in left:
+        left_members.setdefault(profiles[k].member, []).append(k)
+    for k in right:
+        mine = left_members.get(profiles[k].member)
+        if mine and not any(((m, k) if m < k else (k, m)) in same_member_pairs for m in mine):
+            return f"member {profiles[k].member} already in the cluster without strong evidence"
+    return None

@@ -1,0 +1,159 @@
+"""Match keys: what a record is filed under so that its possible duplicates can be found.
+
+A :class:`Profile` holds what matching reads from a normalized record, folded once. Its
+``keys`` are ``(kind, value)`` pairs, stored in the ``match_keys`` table:
+
+    isbn      every valid ISBN-13 (020 $a)
+    issn      every valid ISSN (022 $a)
+    oclc      OCLC numbers (035, 001/003)
+    lccn      LC control number (010)
+    id        the other standard numbers: 015 national bibliography, 016 national agency,
+              024 (ISRC, UPC, ISMN, EAN, DOI...) as "015:…", "016:…", "024:…"
+    title     folded title ($a), cut to TITLE_KEY_LENGTH characters, "|" and the folded surname
+              of the first author — none when the title or author text is garbled (mojibake)
+    content   a digest of the bibliographic content (not the local id, not the holdings): an
+              exact re-submission of the same record under a new id shares it
+
+These are the keys RecordManager uses (ISBN-13, the 010/015/016/024/035 id set, a truncated
+folded title plus author), with the content digest added for same-member re-submissions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from protocols.matching.text import fold, looks_garbled, numbers_in, surname
+
+TITLE_KEY_LENGTH = 30
+SUBTITLE_LENGTH = 200
+MAX_KEY_LENGTH = 255
+ID_KINDS = ("isbn", "issn", "oclc", "lccn", "id")
+KEY_KINDS = (*ID_KINDS, "title", "content")
+
+_CONTENT_FIELDS = ("title", "subtitle", "responsibility", "authors", "corporate_authors",
+                   "isbns", "issns", "oclc_numbers", "lccn", "other_ids", "publisher", "year",
+                   "edition", "languages", "format", "pages", "extent", "series", "subjects",
+                   "source_format", "record_type")
+
+
+@dataclass(slots=True)
+class Profile:
+    """What the rules compare, read once from a normalized record."""
+
+    record_id: int
+    member: str                      # member code
+    local_id: str
+    format: str
+    year: int | None
+    pages: int | None
+    title: str                       # folded 245 $a ("" when missing or garbled)
+    subtitle: str                    # folded 245 $b, cut to SUBTITLE_LENGTH
+    title_numbers: tuple[str, ...]   # digit runs of the title: volume / part numbers
+    garbled: bool                    # title or first author look like mojibake
+    author: str                      # folded surname of the first author ("" if none/garbled)
+    publisher: str
+    edition_numbers: tuple[str, ...]
+    series_numbers: tuple[str, ...]  # 490 $v numbering of every series statement
+    content: str
+    # every (kind, value) key; the identifiers are read from here (kept once: a rebuild holds
+    # a profile of every record in memory)
+    keys: tuple[tuple[str, str], ...] = ()
+
+    def _values(self, kind: str) -> frozenset[str]:
+        return frozenset(value for k, value in self.keys if k == kind)
+
+    @property
+    def isbns(self) -> frozenset[str]:
+        return self._values("isbn")
+
+    @property
+    def issns(self) -> frozenset[str]:
+        return self._values("issn")
+
+    @property
+    def oclc(self) -> frozenset[str]:
+        return self._values("oclc")
+
+    @property
+    def ids(self) -> frozenset[str]:
+        """"lccn:…" and the 015/016/024 numbers."""
+        return frozenset(f"lccn:{v}" if k == "lccn" else v for k, v in self.keys
+                         if k in ("lccn", "id"))
+
+    @property
+    def sort_key(self) -> tuple[str, str]:
+        """The order rules are applied in: (member, local id) — never the arrival order."""
+        return (self.member, self.local_id)
+
+    @property
+    def label(self) -> str:
+        return f"{self.member}:{self.local_id}"
+
+
+def content_digest(normalized: Mapping[str, Any]) -> str:
+    """Digest of a record's bibliographic content; the same for a re-submission under a new id."""
+    text = repr(tuple(normalized.get(name) for name in _CONTENT_FIELDS))
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+
+
+def _series_numbers(series: list[str]) -> tuple[str, ...]:
+    found: list[str] = []
+    for statement in series:
+        if ";" in statement:
+            found.extend(numbers_in(statement.rsplit(";", 1)[1]))
+    return tuple(sorted(found))
+
+
+def profile_of(normalized: Mapping[str, Any], *, record_id: int, member: str,
+               local_id: str | None = None) -> Profile:
+    """Build the :class:`Profile` (and its keys) of a record from its normalized dict."""
+    raw_title = normalized.get("title") or ""
+    authors = normalized.get("authors") or []
+    first_author = authors[0] if authors else ""
+    garbled = looks_garbled(raw_title) or looks_garbled(first_author)
+    title = "" if garbled else fold(raw_title)
+    author = "" if garbled else surname(first_author)
+    profile = Profile(
+        record_id=record_id, member=member,
+        local_id=local_id if local_id is not None else str(normalized.get("local_id") or ""),
+        format=sys.intern(normalized.get("format") or "other"),
+        year=normalized.get("year"), pages=normalized.get("pages"),
+        title=title, title_numbers=numbers_in(title), garbled=garbled, author=author,
+        subtitle="" if garbled else fold(normalized.get("subtitle"))[:SUBTITLE_LENGTH],
+        publisher=fold(normalized.get("publisher")),
+        edition_numbers=numbers_in(fold(normalized.get("edition"))),
+        series_numbers=_series_numbers(normalized.get("series") or []),
+        content=content_digest(normalized),
+    )
+    profile.keys = match_keys(profile, normalized)
+    return profile
+
+
+def title_key(profile: Profile) -> str | None:
+    """Folded, truncated title + "|" + author surname; None without a usable title."""
+    compact = profile.title[:TITLE_KEY_LENGTH].strip()
+    if len(compact.replace(" ", "")) < 3:
+        return None
+    return f"{compact}|{profile.author}"
+
+
+def match_keys(profile: Profile, normalized: Mapping[str, Any]
+               ) -> tuple[tuple[str, str], ...]:
+    """Every ``(kind, value)`` key of a record, in KEY_KINDS order, values ≤ 255 chars."""
+    keys: list[tuple[str, str]] = []
+    keys.extend(("isbn", v) for v in sorted(set(normalized.get("isbns") or ())))
+    keys.extend(("issn", v) for v in sorted(set(normalized.get("issns") or ())))
+    keys.extend(("oclc", v) for v in sorted(set(normalized.get("oclc_numbers") or ())))
+    if lccn := normalized.get("lccn"):
+        keys.append(("lccn", lccn))
+    # 022 ISSN-L, 773 host ISSN and 776 other-format numbers are related, not the record's
+    keys.extend(("id", v) for v in sorted(set(normalized.get("other_ids") or ()))
+                if v.startswith(("015:", "016:", "024:")))
+    if (title := title_key(profile)) is not None:
+        keys.append(("title", title))
+    keys.append(("content", profile.content))
+    return tuple((kind, value[:MAX_KEY_LENGTH]) for kind, value in keys)
