@@ -237,3 +237,17 @@ async def test_a_result_beyond_the_window_is_ranked_and_counted_within_it(indexe
     assert (without_facets.total, without_facets.total_exact) == (50, False)
     exact = await run(indexed, "persuasion", limit=1)
     assert exact.total_exact and exact.total == len(expected_ids(corpus, ["persuasion"])) > 1
+
+
+async def test_a_phrase_does_not_run_from_one_subject_into_the_next(indexed, corpus):
+    union = next(u for u in corpus.unions.values() if len(u.subjects) >= 2
+                 and search_words(u.subjects[0]) and search_words(u.subjects[1]))
+    last, first = search_words(union.subjects[0])[-1], search_words(union.subjects[1])[0]
+    phrase = f"{last} {first}"
+    result = await run(indexed, f'subject:"{phrase}"', limit=100)
+    assert union.cluster_id not in {h.cluster_id for h in result.hits}
+    # the phrase found only where one subject holds it
+    for hit in result.hits:
+        assert any(phrase in " ".join(search_words(s)) for s in hit.record.subjects)
+    both = await run(indexed, f"subject:{last} subject:{first}", limit=100)
+    assert union.cluster_id in {h.cluster_id for h in both.hits} or both.total == 100
