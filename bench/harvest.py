@@ -81,8 +81,10 @@ async def libgate_run(db: str, urls: list[str]) -> dict:
     from gateway.harvest.runner import Harvester, targets
     from gateway.registry import EndpointSpec, add_member
     from gateway.store import open_store
-    settings = load_settings(None, {"db": db, "harvest_delay": 0, "probe_endpoints": False},
-                             environ={})
+    overrides = {"db": db, "harvest_delay": 0, "probe_endpoints": False}
+    if os.environ.get("BENCH_HARVEST_WORKERS"):
+        overrides["harvest_workers"] = int(os.environ["BENCH_HARVEST_WORKERS"])
+    settings = load_settings(None, overrides, environ={})
     store = await open_store(db)
     for n, url in enumerate(urls):
         await add_member(store, f"US-B{n:02d}", f"Bench {n}",
@@ -115,8 +117,14 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=20)
     parser.add_argument("--member-records", type=int, default=2_000)
     parser.add_argument("--skip-sickle", action="store_true")
+    parser.add_argument("--skip-members", action="store_true",
+                        help="only the first scenario (one member)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="harvest_workers for LibGate (default: the setting's default)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.workers is not None:
+        os.environ["BENCH_HARVEST_WORKERS"] = str(args.workers)
     if args.child:
         print(json.dumps(asyncio.run(libgate_run(args.child[0], args.child[1:]))))
         return
@@ -139,6 +147,8 @@ def main() -> None:
     print(f"  c / a = {rate_c / rate_a:5.2f} (target ≥ 3)   c / b = {rate_c / rate_b:5.2f} "
           f"(target ≥ 0.40)")
 
+    if args.skip_members:
+        return
     server, ports = start_server("--records", str(args.member_records), "--members",
                                  str(args.members), "--latency", "0.05")
     urls = [f"http://127.0.0.1:{p}/oai" for p in ports]

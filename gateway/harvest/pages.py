@@ -40,7 +40,11 @@ def convert_oai_page(body: bytes, position: int, max_bytes: int) -> ConvertedPag
     for record in page.records:
         position += 1
         outcome = oai_record_to_incoming(record, position)
-        (rejected if isinstance(outcome, QuarantineEntry) else items).append(outcome)
+        if isinstance(outcome, QuarantineEntry):
+            rejected.append(outcome)
+        else:
+            outcome.dump_normalized()     # JSON work here, off the committing process
+            items.append(outcome)
     for raw, reason in page.bad_records:
         position += 1
         rejected.append(QuarantineEntry(position=position, raw=raw, reason="xml", detail=reason))

@@ -97,3 +97,28 @@ def test_workers_exit_when_the_harvest_process_is_sigkilled() -> None:
             holder.kill()
         holder.stdout.close()
         holder.stderr.close()
+
+
+async def test_json_made_in_the_worker_is_stored_like_the_record_itself(store) -> None:
+    """A record whose normalized JSON was dumped ahead (in a worker) is stored exactly as
+    one serialized at commit time, on both backends."""
+    import sqlalchemy as sa
+
+    from gateway.registry import add_member
+    from gateway.store.records import upsert_batch
+    from gateway.store.schema import members, records
+
+    page = await PageConverter(0).oai(OAI_PAGE, 0, 10**6)
+    [ahead] = page.items
+    assert ahead.normalized_json is not None
+    again = (await PageConverter(0).oai(OAI_PAGE, 0, 10**6)).items[0]
+    again.local_id, again.normalized_json = "2", None
+    await add_member(store, "US-JSON", "JSON test")
+    async with store.begin() as conn:
+        member_id = await conn.scalar(sa.select(members.c.id))
+        counts = await upsert_batch(conn, member_id, None, [ahead, again])
+    assert counts.added == 2
+    async with store.connect() as conn:
+        stored = dict((await conn.execute(sa.select(records.c.local_id,
+                                                    records.c.normalized))).all())
+    assert stored["oai:x:1"] == stored["2"] == ahead.normalized.to_dict()
