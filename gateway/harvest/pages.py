@@ -52,11 +52,6 @@ def convert_oai_page(body: bytes, position: int, max_bytes: int) -> ConvertedPag
                          items, rejected)
 
 
-def default_workers() -> int:
-    """One core stays with the event loop and the database; the others convert pages."""
-    return max(0, (os.cpu_count() or 1) - 1)
-
-
 PR_SET_PDEATHSIG = 1        # <linux/prctl.h>
 PARENT_POLL_SECONDS = 0.5
 
