@@ -15,6 +15,15 @@ once against the slowest single member alone (target ≤ 1.5 ×). Politeness del
 (every member is this machine).
 
     python bench/harvest.py [--records 50000] [--members 20] [--member-records 2000]
+                            [--workers N] [--skip-sickle] [--skip-members]
+
+Measured 2026-11-27 on the 2-core helper machine while other helpers ran test suites and
+benchmarks (load average 6-8, so every rate is 3-4x below an idle run; compare ratios):
+50k: a 364/s, b 2,716/s, c 405/s (harvest_workers=1), c/a 1.11, c/b 0.15; 20 members x
+2000 @ 50 ms: 8.8 s alone, 64.7 s together (7.3x); 200k (--skip-sickle --skip-members):
+c 655/s, b 4,070/s, peak RSS gateway 95 MB + largest worker 80 MB. CPU per record of an
+in-process 20k harvest (user+sys, /usr/bin/time): 1,130 us before this session's changes,
+1,000 us after. Why the targets are out of reach on 2 cores: see the commit message.
 """
 
 from __future__ import annotations
@@ -147,12 +156,16 @@ def main() -> None:
     rate_a, rate_b = max(sickle_n, 1) / sickle_s, floor_n / floor_s
     rate_c = ours["records"] / ours["seconds"]
     print(f"harvest benchmark: {args.records} MARCXML records, 100 per page, local endpoint")
-    print(f"  (a) Sickle + pymarc.parse_xml_to_array : {rate_a:9.0f} records/s")
+    if args.skip_sickle:
+        print("  (a) Sickle + pymarc.parse_xml_to_array :   skipped")
+    else:
+        print(f"  (a) Sickle + pymarc.parse_xml_to_array : {rate_a:9.0f} records/s")
     print(f"  (b) aiohttp + lxml page parse (floor)  : {rate_b:9.0f} records/s")
     print(f"  (c) libgate harvest into SQLite        : {rate_c:9.0f} records/s "
           f"(peak RSS {ours['gateway_peak_rss_mb']:.0f} MB; harvest_workers="
           f"{ours['workers']}, largest worker {ours['worker_peak_rss_mb']:.0f} MB)")
-    print(f"  c / a = {rate_c / rate_a:5.2f} (target ≥ 3)   c / b = {rate_c / rate_b:5.2f} "
+    ratio_a = "  n/a" if args.skip_sickle else f"{rate_c / rate_a:5.2f}"
+    print(f"  c / a = {ratio_a} (target ≥ 3)   c / b = {rate_c / rate_b:5.2f} "
           f"(target ≥ 0.40)")
 
     if args.skip_members:
