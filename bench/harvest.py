@@ -20,8 +20,10 @@ once against the slowest single member alone (target ≤ 1.5 ×). Politeness del
 Measured 2026-11-27 on the 2-core helper machine while other helpers ran test suites and
 benchmarks (load average 6-8, so every rate is 3-4x below an idle run; compare ratios):
 50k: a 364/s, b 2,716/s, c 405/s (harvest_workers=1), c/a 1.11, c/b 0.15; 20 members x
-2000 @ 50 ms: 8.8 s alone, 64.7 s together (7.3x); 200k (--skip-sickle --skip-members):
-c 655/s, b 4,070/s, peak RSS gateway 95 MB + largest worker 80 MB. CPU per record of an
+2000 @ 50 ms: 8.8 s alone, 64.7 s together (7.3x). Later (load 4-5), --skip-members: a
+512/s, b 4,997/s, c 720/s (c/a 1.41, c/b 0.14); --workers 0: b 5,061/s, c 643/s. 200k
+(--skip-sickle --skip-members): b 4,561/s, c 710/s, peak RSS (VmHWM) gateway 96 MB +
+worker 82 MB. CPU per record of an
 in-process 20k harvest (user+sys, /usr/bin/time): 1,130 us before this session's changes,
 1,000 us after. Why the targets are out of reach on 2 cores: see the commit message.
 """
@@ -99,17 +101,38 @@ async def libgate_run(db: str, urls: list[str]) -> dict:
         await add_member(store, f"US-B{n:02d}", f"Bench {n}",
                          endpoint_specs=[EndpointSpec("oai-pmh", url=url)])
     chosen = await targets(store, None)
+    harvester = Harvester(store, settings)
+    worker_peaks: dict[int, float] = {}
+
+    async def watch_workers() -> None:
+        # the pool is shut down when harvest_all returns: read its workers' peaks meanwhile
+        while True:
+            for pid in harvester.converter.worker_pids():
+                worker_peaks[pid] = max(worker_peaks.get(pid, 0.0), peak_rss_mb(pid))
+            await asyncio.sleep(0.5)
+
+    watcher = asyncio.create_task(watch_workers())
     started = time.perf_counter()
-    reports = await Harvester(store, settings).harvest_all(chosen, full=True)
+    reports = await harvester.harvest_all(chosen, full=True)
     seconds = time.perf_counter() - started
+    watcher.cancel()
     await store.close()
     assert all(r.status == "succeeded" for r in reports), [r.error for r in reports]
-    import resource
-    # the conversion workers are reaped when the harvest closes its pool: their peak
     return {"records": sum(r.added for r in reports), "seconds": seconds,
-            "worker_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-            "gateway_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "workers": settings.harvest_workers}
+            "worker_peak_rss_mb": max(worker_peaks.values(), default=0.0),
+            "gateway_peak_rss_mb": peak_rss_mb("self"), "workers": settings.harvest_workers}
+
+
+def peak_rss_mb(pid: int | str) -> float:
+    """VmHWM (peak resident set) of a live process, in MB; 0 when it is gone. Unlike
+    ru_maxrss it starts afresh at exec, so the forked bench parent's memory is not in it."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def libgate_child(urls: list[str]) -> dict:
@@ -121,9 +144,7 @@ def libgate_child(urls: list[str]) -> dict:
         _, status, usage = os.wait4(child.pid, 0)
         assert status == 0, out
         result = json.loads(out.strip().splitlines()[-1])
-        # ru_maxrss of wait4 is the largest of the child and its reaped descendants; the
-        # child's own peak is the gateway process when a worker is smaller
-        result["peak_rss_mb"] = usage.ru_maxrss / 1024
+        result["peak_rss_mb"] = usage.ru_maxrss / 1024     # includes the pre-exec fork image
         return result
 
 
