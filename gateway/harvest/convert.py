@@ -51,7 +51,7 @@ def oai_record_to_incoming(record: OaiRecord, position: int | None
 
     The payload element the page reader kept (``record.metadata_element``) is used instead
     of parsing ``record.metadata`` again, and dropped from ``record``: once a page's records
-    are converted, nothing holds its tree any more.
+    are converted and let go, nothing holds its tree any more.
     """
     header = record.header
     element, record.metadata_element = record.metadata_element, None

@@ -9,8 +9,13 @@ conversion itself is one pure function, the same in-process and in a worker.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -35,7 +40,11 @@ def convert_oai_page(body: bytes, position: int, max_bytes: int) -> ConvertedPag
     for record in page.records:
         position += 1
         outcome = oai_record_to_incoming(record, position)
-        (rejected if isinstance(outcome, QuarantineEntry) else items).append(outcome)
+        if isinstance(outcome, QuarantineEntry):
+            rejected.append(outcome)
+        else:
+            outcome.dump_normalized()     # JSON work here, off the committing process
+            items.append(outcome)
     for raw, reason in page.bad_records:
         position += 1
         rejected.append(QuarantineEntry(position=position, raw=raw, reason="xml", detail=reason))
@@ -43,9 +52,35 @@ def convert_oai_page(body: bytes, position: int, max_bytes: int) -> ConvertedPag
                          items, rejected)
 
 
-def default_workers() -> int:
-    """One core stays with the event loop and the database; the others convert pages."""
-    return max(0, (os.cpu_count() or 1) - 1)
+PR_SET_PDEATHSIG = 1        # <linux/prctl.h>
+PARENT_POLL_SECONDS = 0.5
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: never outlive the harvest process, even when it is SIGKILLed.
+
+    A pool worker blocks reading its call queue, whose write end it holds itself, so a
+    killed parent would leave it waiting forever (holding the parent's stdout and stderr,
+    so whoever waits for those waits too). On Linux the kernel sends SIGKILL when the
+    parent dies (PR_SET_PDEATHSIG; the parent is the harvest process itself under the
+    ``spawn`` context); everywhere a daemon thread also exits the worker once its parent
+    pid changes (re-parented to init or a subreaper).
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass                # the polling thread below still covers it
+    if os.getppid() != parent_pid:
+        os._exit(1)             # the parent died before the signal was armed
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="libgate-parent-watch", daemon=True).start()
 
 
 class PageConverter:
@@ -57,10 +92,17 @@ class PageConverter:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            # forkserver: workers do not inherit the event loop's threads and sockets
+            # spawn: workers inherit none of the event loop's threads and sockets, and are
+            # children of this process, so they can watch it (forkserver's are not)
             self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("forkserver"))
+                self.workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_die_with_parent, initargs=(os.getpid(),))
         return self._pool
+
+    def worker_pids(self) -> list[int]:
+        """The pids of the running workers (for tests and diagnostics)."""
+        processes = getattr(self._pool, "_processes", None) or {}
+        return list(processes)
 
     async def oai(self, body: bytes, position: int, max_bytes: int) -> ConvertedPage:
         if self.workers <= 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,18 @@ def async_url(url: str) -> str:
     if url.startswith(("sqlite+aiosqlite:", "postgresql+asyncpg:")):
         return url
     raise ValueError(f"unsupported database URL {url!r}; use sqlite:///path.db or postgresql://…")
+
+
+class DumpedJSON(str):
+    """JSON text already made by ``json.dumps`` (e.g. in a harvest worker process): bound
+    to a JSON column as it is instead of being serialized again."""
+
+
+def _json_serializer(value: Any) -> str:
+    # the engine's JSON columns go through here; plain values get SQLAlchemy's json.dumps
+    if type(value) is DumpedJSON:
+        return str(value)
+    return json.dumps(value)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -112,7 +125,7 @@ def make_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
     elif schema:
         # a test run, or one of several consortia on one server, in its own schema
         kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
-    engine = create_async_engine(target, **kwargs)
+    engine = create_async_engine(target, json_serializer=_json_serializer, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine

@@ -7,6 +7,7 @@ owns the transaction (so a harvest can commit its checkpoint with the page's rec
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.store.engine import DumpedJSON
 from gateway.store.schema import holdings, quarantine, records
 from protocols.records import NormalizedRecord
 
@@ -31,6 +33,14 @@ class IncomingRecord:
     raw_syntax: str                      # iso2709 | marcxml | oai_dc
     datestamp: str | None = None
     deleted: bool = False                # a tombstone (OAI-PMH deleted header)
+    # json.dumps(normalized.to_dict()) when made ahead (a harvest worker does it off the
+    # event loop's core); cleared whenever ``normalized`` changes
+    normalized_json: str | None = None
+
+    def dump_normalized(self) -> None:
+        """Serialize ``normalized`` now (in a worker), so storing it needs no JSON work."""
+        if self.normalized is not None:
+            self.normalized_json = json.dumps(self.normalized.to_dict())
 
     @property
     def content_hash(self) -> str:
@@ -77,7 +87,8 @@ def _row(member_id: int, run_id: int | None, item: IncomingRecord, stamp: dateti
         "record_type": norm.record_type if norm else "bibliographic",
         "title": norm.title if norm else None, "year": norm.year if norm else None,
         "format": norm.format if norm else "other", "content_hash": digest,
-        "normalized": norm.to_dict() if norm else {}, "raw": item.raw,
+        "normalized": (DumpedJSON(item.normalized_json) if item.normalized_json is not None
+                       else norm.to_dict() if norm else {}), "raw": item.raw,
         "raw_syntax": item.raw_syntax, "deleted": item.deleted, "datestamp": item.datestamp,
         "last_run_id": run_id, "updated_at": stamp,
     }
@@ -129,6 +140,7 @@ async def upsert_batch(conn: AsyncConnection, member_id: int, run_id: int | None
                 item.local_id = lid
                 if item.normalized is not None:
                     item.normalized.local_id = lid
+                    item.normalized_json = None
         seen.add(lid)
         final[lid] = item                 # harvest: the last version in a batch wins
 

@@ -38,11 +38,22 @@ class OaiRecord:
     # the first element inside <metadata> (<marc:record>, <oai_dc:dc>, ...) serialized with
     # every namespace in scope declared, so it parses on its own; None for a deleted record
     metadata: bytes | None
-    raw: bytes              # the whole <record> element, serialized the same way
+    # the whole <record> element, serialized the same way (``raw``); with keep_payload it is
+    # serialized from ``_element`` when first asked for — a stored record never needs it,
+    # only tombstones and quarantine do
+    _raw: bytes | None = field(default=None, repr=False, compare=False)
     # that first element itself, still in the page's tree, when the page was read with
     # read_record(..., keep_payload=True): the converter decodes it instead of parsing
     # ``metadata`` again, and drops it (it keeps the whole page tree alive)
     metadata_element: etree._Element | None = field(default=None, repr=False, compare=False)
+    _element: etree._Element | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def raw(self) -> bytes:
+        if self._raw is None:
+            self._raw = serialize(self._element) if self._element is not None else b""
+            self._element = None
+        return self._raw
 
 
 @dataclass(slots=True)
@@ -138,8 +149,9 @@ def read_record(element: etree._Element, *, keep_payload: bool = False) -> OaiRe
     payload = next((c for c in container if isinstance(c.tag, str)), None)
     if payload is None:
         raise BadRecord(f"record {header.identifier!r}: <metadata> holds no element")
-    return OaiRecord(header, serialize(payload), serialize(element),
-                     payload if keep_payload else None)
+    if keep_payload:
+        return OaiRecord(header, serialize(payload), None, payload, element)
+    return OaiRecord(header, serialize(payload), serialize(element))
 
 
 def read_token(element: etree._Element) -> ResumptionToken | None:
