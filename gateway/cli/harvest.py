@@ -117,3 +117,55 @@ def sru_search(ctx: click.Context, member: str, query: str, maximum: int,
     for r in result["records"]:
         console.print(f"  {r['id']}: {r['title']} — {'; '.join(r['authors'])} ({r['year']})",
                       markup=False)
+
+
+@command(main, "onboard")
+@click.argument("code")
+@click.option("--name", required=True, help="The library's name.")
+@click.option("--oai", metavar="URL", help="OAI-PMH base URL.")
+@click.option("--prefix", help="OAI-PMH metadataPrefix (default marc21).")
+@click.option("--set", "set_spec", help="OAI-PMH set to harvest.")
+@click.option("--marc-file", metavar="PATH|URL", help="A MARC export instead of OAI-PMH.")
+@click.option("--no-probe", is_flag=True, help="Skip the OAI-PMH registration probe.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def onboard_command(ctx: click.Context, code: str, name: str, oai: str | None,
+                    prefix: str | None, set_spec: str | None, marc_file: str | None,
+                    no_probe: bool, as_json: bool) -> None:
+    """Register, probe, harvest and cluster a new member in one go; print what it adds."""
+    from gateway.onboard import onboard
+    from gateway.registry import EndpointSpec
+
+    specs = []
+    if oai:
+        specs.append(EndpointSpec("oai-pmh", url=oai, metadata_prefix=prefix, set_spec=set_spec))
+    if marc_file:
+        remote = marc_file.startswith(("http://", "https://"))
+        specs.append(EndpointSpec("marc-file", url=marc_file if remote else None,
+                                  path=None if remote else marc_file))
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                        TextColumn("{task.fields[state]}"), TextColumn("{task.fields[counts]}"),
+                        TimeElapsedColumn(), console=err_console, disable=as_json)
+
+    async def action(store: Store, settings: Settings):
+        step = progress.add_task(code, state="", counts="")
+
+        def progress_for(target: Target):
+            def show(report: HarvestReport) -> None:
+                progress.update(step, state=report.status, counts=_counts(report))
+            return show
+        with progress:
+            return await onboard(store, settings, code, name, specs, probe=not no_probe,
+                                 on_step=lambda s: progress.update(step, state=s),
+                                 progress_for=progress_for)
+    summary = run_async(ctx, action)
+    if as_json:
+        emit_json(summary.to_json())
+    else:
+        for r in summary.reports:
+            console.print(f"{r.endpoint_type}: {r.status} — {_counts(r)}"
+                          + (f"\n  {r.error}" if r.error else ""), markup=False)
+        console.print(f"{code} is in the union catalogue: {summary.works} works, "
+                      f"{summary.requestable} requestable from it, "
+                      f"{summary.new_to_consortium} new to the consortium")
+    if any(r.status == "failed" for r in summary.reports):
+        ctx.exit(1)
