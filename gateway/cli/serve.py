@@ -56,7 +56,12 @@ def demo(ctx: click.Context, directory: str, then_serve: bool) -> None:
         click.echo(line)
     if then_serve:
         settings = get_settings(ctx)
-        click.echo(f"\nOpen http://{settings.host}:{settings.port}/ — members, counts and the "
-                   "JSON API (/api/members, /api/stats). Ctrl-C stops.")
+        base = f"http://{settings.host}:{settings.port}"
+        click.echo(f"\nOpen {base}/ — members and counts. Also try:\n"
+                   f"  {base}/api/search?q=pride        the union index (clusters, holders)\n"
+                   f"  {base}/api/clusters/1/explain    why records were grouped\n"
+                   f"  {base}/oai?verb=ListRecords&metadataPrefix=marc21   the merged catalogue\n"
+                   f"  {base}/api/posture               who lends, who is closed\n"
+                   "Ctrl-C stops.")
         web.run_app(create_app(settings, schedule=True), host=settings.host,
                     port=settings.port, print=None)
