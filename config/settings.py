@@ -120,6 +120,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("files_dir", "",
             "Folder for copies lenders upload for delivery links (purged after expiry); "
             "empty: `libgate-files` beside the SQLite database."),
+    # --- the ILL broker (issue 5) ---
+    Setting("iso18626_url", "",
+            "The URL members POST ISO 18626 messages to, as they address it (what their "
+            "signatures cover, e.g. behind a proxy); empty: the URL the request arrived at."),
+    Setting("ill_duplicate_days", 30.0,
+            "A request for the same patron, item and service within this many days is held "
+            "as a possible duplicate until staff confirm it.", float, _non_negative),
+    Setting("ill_stats_days", 90.0,
+            "Window in days of the lending/borrowing ratio and turnaround times that order "
+            "the rota.", float, _positive),
+    Setting("ill_check_interval", 60.0,
+            "Seconds between two checks of lenders' response deadlines by `libgate serve`.",
+            float, _positive),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

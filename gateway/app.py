@@ -15,8 +15,10 @@ from connectors.http import make_session
 from gateway.catalogue import RecordNotFound
 from gateway.harvest.probe import make_prober
 from gateway.harvest.runner import Harvester
+from gateway.broker.engine import Broker
 from gateway.keys import (
     BACKGROUND,
+    BROKER,
     GATEWAY_KEY,
     HARVESTER,
     KEYRING,
@@ -25,6 +27,7 @@ from gateway.keys import (
     SCHEDULER,
     SETTINGS,
     STORE,
+    VERIFY_SIGNATURES,
 )
 from gateway.metrics import HarvestMetrics
 from gateway.registry import RegistryError
@@ -34,6 +37,8 @@ from gateway.store import Store, open_store
 from gateway.views import eresources as eresource_views
 from gateway.views import etas as etas_views
 from gateway.views import harvests as harvest_views
+from gateway.views import ill as ill_views
+from gateway.views import iso18626 as iso18626_views
 from gateway.views import members as member_views
 from gateway.views import pages, records as record_views
 
@@ -69,6 +74,7 @@ def create_app(settings: Settings, store: Store | None = None, *,
     app[PROBE] = make_prober(settings)
     app[BACKGROUND] = set()
     app[GATEWAY_KEY] = load_gateway_key(settings.gateway_key_file, settings.db)
+    app[VERIFY_SIGNATURES] = True
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         owned = store is None
@@ -76,12 +82,20 @@ def create_app(settings: Settings, store: Store | None = None, *,
         app[KEYRING] = KeyRing(app[STORE])
         session = make_session(settings.http_timeout)
         app[HARVESTER] = Harvester(app[STORE], settings, metrics=app[METRICS], session=session)
-        ticker = None
+        app[BROKER] = Broker(app[STORE], settings, app[GATEWAY_KEY], session,
+                             files_dir=eresource_views.files_dir(app))
+        ticker = deadlines = None
         if schedule:
+            deadlines = asyncio.create_task(app[BROKER].run_deadlines(settings.ill_check_interval))
             app[SCHEDULER] = Scheduler(app[STORE], app[HARVESTER],
                                        interval=settings.scheduler_interval)
             ticker = asyncio.create_task(app[SCHEDULER].run())
         yield
+        if deadlines is not None:
+            deadlines.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await deadlines
+        await app[BROKER].drain()
         if ticker is not None:
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -128,5 +142,14 @@ def create_app(settings: Settings, store: Store | None = None, *,
         web.post("/api/etas/checkouts/{id}/renew", etas_views.renew_checkout),
         web.delete("/api/etas/checkouts/{id}", etas_views.return_checkout),
         web.get("/api/etas/report", etas_views.report),
+        web.post("/iso18626", iso18626_views.receive),
+        web.post("/api/ill/requests", ill_views.create_request),
+        web.get("/api/ill/requests", ill_views.list_requests),
+        web.get("/api/ill/requests/{id}", ill_views.get_request),
+        web.post("/api/ill/requests/{id}/actions", ill_views.act),
+        web.get("/api/ill/closed-lender-loans", ill_views.closed_lender_loans),
+        web.get("/api/ill/webhooks", ill_views.list_webhooks),
+        web.post("/api/ill/webhooks", ill_views.add_webhook),
+        web.delete("/api/ill/webhooks/{id}", ill_views.remove_webhook),
     ])
     return app

@@ -1,0 +1,255 @@
+"""One request as the broker changes it: load, decide, save with a version check.
+
+``change(store, request_id, decide)`` loads the request, its rota and what it needs to know of
+the members on it, rebuilds the ISO 18626 ``Transaction`` from the stored state, lets ``decide``
+apply messages through ``Draft.apply`` (the only way the transaction changes) and saves
+everything in one database transaction with ``UPDATE … WHERE version = :read``. When another
+worker changed the request in between, nothing is written and ``decide`` runs again on the new
+state: no update is lost, on SQLite (no SELECT FOR UPDATE) or PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+from gateway.broker import messages as msgs
+from gateway.policy import LendingPolicy
+from gateway.posture import effective_statuses
+from gateway.store import Store
+from gateway.store.schema import endpoints, ill_messages, ill_requests, ill_rota, members
+from protocols.iso18626 import model as m
+from protocols.iso18626.codec import encode, parse_datetime
+from protocols.iso18626.codes import Action, Status, Version
+from protocols.iso18626.errors import UnrecognisedDataValue
+from protocols.iso18626.states import Outcome, OutcomeKind, Role, Transaction
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_SEP = "\x1f"
+MAX_TRIES = 50
+
+
+class RequestNotFound(LookupError):
+    pass
+
+
+@dataclass(slots=True)
+class Peer:
+    """A member on the rota (or the requester) as the broker needs it."""
+
+    id: int
+    code: str
+    url: str | None                    # its ISO 18626 endpoint; None: served inside LibGate
+    version: Version
+    response_hours: float
+    status: str                        # service status today
+
+
+@dataclass(slots=True)
+class Send:
+    """A message to POST after the commit (``audit_id``: its audit row, for the answer)."""
+
+    request_id: int
+    peer: Peer
+    message: m.AgencyMessage
+    audit_id: int | None = None
+
+
+@dataclass
+class Draft:
+    """The request being changed; ``decide`` works on this, ``change`` saves it."""
+
+    row: Any
+    rota: list[Any]
+    peers: dict[int, Peer]
+    txn: Transaction
+    now: datetime
+    values: dict[str, Any] = field(default_factory=dict)
+    rota_values: dict[int, dict[str, Any]] = field(default_factory=dict)  # by position
+    audits: list[dict[str, Any]] = field(default_factory=list)
+    sends: list[tuple[int, Send]] = field(default_factory=list)            # (audit index, send)
+    events: list[str] = field(default_factory=list)
+
+    def get(self, name: str) -> Any:
+        return self.values[name] if name in self.values else getattr(self.row, name)
+
+    def set(self, **values: Any) -> None:
+        self.values.update(values)
+
+    @property
+    def requester(self) -> Peer:
+        return self.peers[self.row.requester_id]
+
+    def entry(self, position: int) -> Any:
+        return next(e for e in self.rota if e.position == position)
+
+    def lender(self, position: int | None = None) -> Peer | None:
+        position = self.get("position") if position is None else position
+        if position < 1 or position > len(self.rota):
+            return None
+        return self.peers[self.entry(position).member_id]
+
+    def set_entry(self, position: int, **values: Any) -> None:
+        self.rota_values.setdefault(position, {}).update(values)
+
+    def entry_value(self, position: int, name: str) -> Any:
+        return self.rota_values.get(position, {}).get(name, getattr(self.entry(position), name))
+
+    def audit(self, *, direction: str, peer: Peer | None, message: Any = None,
+              raw: bytes | None = None, signature: str, outcome: str | None = None,
+              answer: bytes | None = None) -> int:
+        if raw is None and isinstance(message, (m.Request, m.SupplyingAgencyMessage,
+                                                m.RequestingAgencyMessage)):
+            raw = encode(message)
+        self.audits.append({
+            "direction": direction, "kind": message.kind.value if message is not None else None,
+            "member_id": peer.id if peer else None,
+            "raw": msgs.redact_raw(raw) if raw is not None else None,
+            "parsed": msgs.to_json(message) if message is not None else None,
+            "signature": signature, "outcome": outcome,
+            "answer": answer.decode("utf-8", "replace") if answer else None,
+            "created_at": self.now})
+        return len(self.audits) - 1
+
+    def apply(self, message: m.AgencyMessage, *, direction: str, peer: Peer | None,
+              signature: str, raw: bytes | None = None) -> tuple[Outcome, int]:
+        """Apply ``message`` to the transaction (the state tables decide) and audit it."""
+        outcome = self.txn.apply(message)
+        index = self.audit(direction=direction, peer=peer, message=message, raw=raw,
+                           signature=signature, outcome=f"{outcome.kind.value}: {outcome.reason}")
+        return outcome, index
+
+    def send(self, audit_index: int, peer: Peer, message: m.AgencyMessage) -> None:
+        if peer.url:
+            self.sends.append((audit_index, Send(self.row.id, peer, message)))
+
+
+# --- the stored transaction ---------------------------------------------------------------
+
+def rebuild(row: Any, peers: dict[int, Peer]) -> Transaction:
+    data = row.txn or {}
+    supplier = peers.get(row.supplier_id) if row.supplier_id else None
+    seen: dict[tuple[str, ...], Outcome] = {}
+    for key, (kind, reason) in (data.get("seen") or {}).items():
+        kind = OutcomeKind(kind)
+        error = UnrecognisedDataValue(reason) if kind is OutcomeKind.REFUSED else None
+        seen[tuple(key.split(_SEP))] = Outcome(kind, reason, error=error)
+    return Transaction(
+        role=Role.REQUESTER,
+        request_id=row.ref if row.position > 0 else None,
+        requester=msgs.agency(peers[row.requester_id].code) if row.position > 0 else None,
+        supplier=msgs.agency(supplier.code) if supplier else None,
+        status=Status(row.status) if row.status else None,
+        due_date=parse_datetime(data["due"]) if data.get("due") else None,
+        last_supplier_message=parse_datetime(data["last"]) if data.get("last") else None,
+        actions=[Action(a) for a in data.get("actions", [])],
+        seen=seen)
+
+
+def stored(txn: Transaction, code_ids: dict[str, int]) -> dict[str, Any]:
+    seen = {}
+    for key, outcome in txn.seen.items():
+        first = outcome.first or outcome
+        seen[_SEP.join(key)] = [first.kind.value, first.reason]
+    return {
+        "status": txn.status.value if txn.status else None,
+        "supplier_id": code_ids.get(txn.supplier.value) if txn.supplier else None,
+        "txn": {"due": txn.due_date.isoformat() if txn.due_date else None,
+                "last": txn.last_supplier_message.isoformat()
+                if txn.last_supplier_message else None,
+                "actions": [a.value for a in txn.actions], "seen": seen}}
+
+
+# --- load and save -----------------------------------------------------------------------
+
+async def load_peers(conn: Any, member_ids: list[int], day) -> dict[int, Peer]:
+    rows = (await conn.execute(sa.select(members.c.id, members.c.code, members.c.policy)
+                               .where(members.c.id.in_(member_ids)))).all()
+    urls = {r.member_id: r for r in (await conn.execute(
+        sa.select(endpoints.c.member_id, endpoints.c.url, endpoints.c.options)
+        .where(endpoints.c.member_id.in_(member_ids) & (endpoints.c.type == "iso18626")
+               & endpoints.c.enabled.is_(True)).order_by(endpoints.c.id.desc()))).all()}
+    statuses = await effective_statuses(conn, day, [r.code for r in rows])
+    peers = {}
+    for r in rows:
+        endpoint = urls.get(r.id)
+        version = Version((endpoint.options or {}).get("version", "1.2")) if endpoint \
+            else Version.V1_2
+        policy = LendingPolicy.from_json(r.policy, f"policy of {r.code}")
+        peers[r.id] = Peer(r.id, r.code, endpoint.url if endpoint else None, version,
+                           policy.response_hours,
+                           statuses[r.code].status if r.code in statuses else "open")
+    return peers
+
+
+async def change(store: Store, request_id: int, now: datetime,
+                 decide: Callable[[Draft], T]) -> tuple[T, Draft]:
+    """Run ``decide`` on the current state of the request and save it (retrying on races)."""
+    for attempt in range(MAX_TRIES):
+        async with store.connect() as conn:
+            row = (await conn.execute(sa.select(ill_requests)
+                                      .where(ill_requests.c.id == request_id))).first()
+            if row is None:
+                raise RequestNotFound(f"no ILL request {request_id}")
+            rota = list((await conn.execute(sa.select(ill_rota).where(
+                ill_rota.c.request_id == request_id).order_by(ill_rota.c.position))).all())
+            ids = list({row.requester_id, *(e.member_id for e in rota)})
+            peers = await load_peers(conn, ids, now.date())
+        draft = Draft(row, rota, peers, rebuild(row, peers), now)
+        result = decide(draft)
+        if not (draft.values or draft.audits or draft.rota_values):
+            return result, draft
+        values = {**draft.values, **stored(draft.txn, {p.code: p.id for p in peers.values()})}
+        try:
+            async with store.begin() as conn:
+                updated = await conn.execute(ill_requests.update().where(
+                    (ill_requests.c.id == request_id) & (ill_requests.c.version == row.version)
+                ).values(**values, version=row.version + 1, updated_at=now))
+                if updated.rowcount != 1:
+                    raise _Conflict()
+                for position, changes in draft.rota_values.items():
+                    await conn.execute(ill_rota.update().where(
+                        (ill_rota.c.request_id == request_id)
+                        & (ill_rota.c.position == position)).values(**changes))
+                if draft.audits:
+                    result_ids = (await conn.execute(
+                        ill_messages.insert().returning(ill_messages.c.id,
+                                                        sort_by_parameter_order=True),
+                        [{**a, "request_id": request_id} for a in draft.audits])).scalars().all()
+                    for index, send in draft.sends:
+                        send.audit_id = result_ids[index]
+        except _Conflict:
+            await asyncio.sleep(0.001 * min(attempt, 20))
+            continue
+        except sa.exc.OperationalError as exc:     # SQLite: "database is locked" under load
+            if "locked" not in str(exc):
+                raise
+            await asyncio.sleep(0.002 * min(attempt + 1, 20))
+            continue
+        return result, draft
+    raise RuntimeError(f"ILL request {request_id}: gave up after {MAX_TRIES} concurrent changes")
+
+
+class _Conflict(Exception):
+    """The request changed since it was read."""
+
+
+async def audit_only(store: Store, audit: dict[str, Any]) -> int:
+    """An audit row with no request (a message refused before it named one we know)."""
+    async with store.begin() as conn:
+        return (await conn.execute(ill_messages.insert().values(**audit)
+                                   .returning(ill_messages.c.id))).scalar_one()
+
+
+async def set_answer(store: Store, audit_id: int, *, outcome: str, answer: bytes | None) -> None:
+    async with store.begin() as conn:
+        await conn.execute(ill_messages.update().where(ill_messages.c.id == audit_id).values(
+            outcome=sa.func.coalesce(ill_messages.c.outcome, "") + f"; sent: {outcome}",
+            answer=answer.decode("utf-8", "replace") if answer else None))
