@@ -24,7 +24,9 @@ from config.settings import Settings
 from connectors.errors import ConnectorError
 from connectors.iso18626 import Iso18626Connector
 from gateway.broker import flow, requests as new_requests, webhooks
-from gateway.broker.state import Draft, RequestNotFound, Send, audit_only, change, set_answer
+from gateway.broker.state import (
+    Draft, PeerCache, RequestNotFound, Send, audit_only, change, set_answer,
+)
 from gateway.registry import RegistryError
 from gateway.security.keys import GatewayKey
 from gateway.security.signatures import SignedBy
@@ -66,6 +68,7 @@ class Broker:
         self.files_dir = files_dir
         self.tasks: set[asyncio.Task] = set()
         self.hooks = webhooks.Webhooks(store, self)
+        self.peers = PeerCache()
 
     # -- sending ----------------------------------------------------------------------------
 
@@ -155,16 +158,9 @@ class Broker:
         now = now or datetime.now(UTC)
         header = message.header
         if isinstance(message, m.Request):
-            return await new_requests.receive_request(self, message, raw, verdict, now)
-        request_id = await self._find(header)
+            return await new_requests.receive_request(self, message, raw, verdict, now,
+                                                      signed_by)
         sender = signed_by.member if signed_by else None
-        if request_id is None:
-            error = UnrecognisedDataValue(
-                f"requestingAgencyRequestId: no request {header.requesting_agency_request_id!r} "
-                f"of {header.requesting_agency_id}")
-            answer = confirm(message, error=error, now=now)
-            await audit_only(self.store, _audit_row(message, raw, verdict, now, answer, error))
-            return answer
         answer_box: list[m.Confirmation] = []
 
         def decide(d: Draft):
@@ -183,19 +179,21 @@ class Broker:
             answer_box[:] = [answer]
             return outcome
 
-        _, draft = await change(self.store, request_id, now, decide)
+        target = (header.requesting_agency_id.value if header.requesting_agency_id else "",
+                  header.requesting_agency_request_id)
+        try:
+            _, draft = await change(self.store, target, now, decide, peers_cache=self.peers,
+                                    nonce=signed_by)
+        except RequestNotFound:
+            error = UnrecognisedDataValue(
+                f"requestingAgencyRequestId: no request {header.requesting_agency_request_id!r} "
+                f"of {header.requesting_agency_id}")
+            answer = confirm(message, error=error, now=now)
+            await audit_only(self.store, _audit_row(message, raw, verdict, now, answer, error),
+                             nonce=signed_by)
+            return answer
         await self.after(draft, wait=False)
         return answer_box[0]
-
-    async def _find(self, header: m.Header) -> int | None:
-        if header.requesting_agency_id is None:
-            return None
-        async with self.store.connect() as conn:
-            return await conn.scalar(
-                sa.select(ill_requests.c.id)
-                .join(members, members.c.id == ill_requests.c.requester_id)
-                .where((members.c.code == header.requesting_agency_id.value)
-                       & (ill_requests.c.ref == header.requesting_agency_request_id)))
 
     # -- staff actions ----------------------------------------------------------------------
 
@@ -315,6 +313,7 @@ class Broker:
         """Move on from lenders past their response deadline, and from pending requests of
         lenders that are closed today; returns how many requests moved."""
         now = now or datetime.now(UTC)
+        self.peers.forget()
         from gateway.posture import effective_statuses
         async with self.store.connect() as conn:
             overdue = (await conn.execute(

@@ -227,7 +227,7 @@ async def _holds(conn, settings: Settings, request_id: int, requester_id: int, r
 
 
 async def receive_request(broker: Broker, message: m.Request, raw: bytes, verdict: str,
-                          now: datetime) -> m.Confirmation:
+                          now: datetime, signed_by: Any = None) -> m.Confirmation:
     """A borrower's own ILL system asks the consortium (supplier: LibGate or none)."""
     from gateway.broker.state import audit_only
     from gateway.broker.engine import _audit_row
@@ -263,7 +263,8 @@ async def receive_request(broker: Broker, message: m.Request, raw: bytes, verdic
     except (RegistryError, sa.exc.IntegrityError) as exc:
         error = UnrecognisedDataValue(f"request: {str(exc).splitlines()[0]}")
         answer = confirm(message, error=error, now=now)
-        await audit_only(broker.store, _audit_row(message, raw, verdict, now, answer, error))
+        await audit_only(broker.store, _audit_row(message, raw, verdict, now, answer, error),
+                         nonce=signed_by)
         return answer
     answer = confirm(message, now=now)
 
@@ -273,6 +274,6 @@ async def receive_request(broker: Broker, message: m.Request, raw: bytes, verdic
         if state == "in-progress":
             flow.start(d)
 
-    _, draft = await change(broker.store, request_id, now, decide)
+    _, draft = await change(broker.store, request_id, now, decide, nonce=signed_by)
     await broker.after(draft, wait=False)
     return answer

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 from gateway.broker import messages as msgs
 from gateway.policy import LendingPolicy
 from gateway.posture import effective_statuses
+from gateway.security.signatures import SignedBy, remember_nonce, replayed
 from gateway.store import Store
 from gateway.store.schema import endpoints, ill_messages, ill_requests, ill_rota, members
 from protocols.iso18626 import model as m
@@ -189,26 +191,74 @@ async def load_peers(conn: Any, member_ids: list[int], day) -> dict[int, Peer]:
     return peers
 
 
-async def change(store: Store, request_id: int, now: datetime,
-                 decide: Callable[[Draft], T]) -> tuple[T, Draft]:
-    """Run ``decide`` on the current state of the request and save it (retrying on races)."""
+class PeerCache:
+    """Peers by member id, kept ``ttl`` seconds (every received message needs them; a member's
+    endpoint, policy or status changes rarely). ``forget`` after a known change."""
+
+    def __init__(self, ttl: float = 5.0) -> None:
+        self.ttl = ttl
+        self._peers: dict[int, tuple[float, Peer]] = {}
+
+    def forget(self) -> None:
+        self._peers.clear()
+
+    async def get(self, conn: Any, ids: list[int], day) -> dict[int, Peer]:
+        now = time.monotonic()
+        fresh = {i: p for i, (at, p) in ((i, self._peers.get(i, (0.0, None))) for i in ids)
+                 if p is not None and now - at < self.ttl}
+        missing = [i for i in ids if i not in fresh]
+        if missing:
+            loaded = await load_peers(conn, missing, day)
+            for i, peer in loaded.items():
+                self._peers[i] = (now, peer)
+            fresh.update(loaded)
+        return fresh
+
+
+Target = int | tuple[str, str]          # request id, or (requester code, ref)
+
+
+async def _load(conn: Any, target: Target) -> Any:
+    if isinstance(target, int):
+        where = ill_requests.c.id == target
+    else:
+        code, ref = target
+        where = (ill_requests.c.ref == ref) & (ill_requests.c.requester_id == sa.select(
+            members.c.id).where(members.c.code == code).scalar_subquery())
+    row = (await conn.execute(sa.select(ill_requests).where(where))).first()
+    if row is None:
+        raise RequestNotFound(f"no ILL request {target!r}")
+    return row
+
+
+async def change(store: Store, target: Target, now: datetime, decide: Callable[[Draft], T],
+                 *, peers_cache: PeerCache | None = None,
+                 nonce: SignedBy | None = None) -> tuple[T, Draft]:
+    """Run ``decide`` on the current state of the request and save it (retrying on races).
+
+    ``nonce``: the signature nonce of the message being applied, recorded in the same
+    transaction (a replay raises ``SignatureRejected('replayed')`` and changes nothing)."""
     for attempt in range(MAX_TRIES):
         async with store.connect() as conn:
-            row = (await conn.execute(sa.select(ill_requests)
-                                      .where(ill_requests.c.id == request_id))).first()
-            if row is None:
-                raise RequestNotFound(f"no ILL request {request_id}")
+            row = await _load(conn, target)
+            request_id = row.id
             rota = list((await conn.execute(sa.select(ill_rota).where(
                 ill_rota.c.request_id == request_id).order_by(ill_rota.c.position))).all())
             ids = list({row.requester_id, *(e.member_id for e in rota)})
-            peers = await load_peers(conn, ids, now.date())
+            peers = await peers_cache.get(conn, ids, now.date()) if peers_cache \
+                else await load_peers(conn, ids, now.date())
         draft = Draft(row, rota, peers, rebuild(row, peers), now)
         result = decide(draft)
-        if not (draft.values or draft.audits or draft.rota_values):
+        if not (draft.values or draft.audits or draft.rota_values or nonce):
             return result, draft
         values = {**draft.values, **stored(draft.txn, {p.code: p.id for p in peers.values()})}
         try:
             async with store.begin() as conn:
+                if nonce is not None:
+                    try:
+                        await remember_nonce(conn, nonce, now)
+                    except sa.exc.IntegrityError:
+                        raise replayed(nonce) from None
                 updated = await conn.execute(ill_requests.update().where(
                     (ill_requests.c.id == request_id) & (ill_requests.c.version == row.version)
                 ).values(**values, version=row.version + 1, updated_at=now))
@@ -241,9 +291,15 @@ class _Conflict(Exception):
     """The request changed since it was read."""
 
 
-async def audit_only(store: Store, audit: dict[str, Any]) -> int:
+async def audit_only(store: Store, audit: dict[str, Any], *,
+                     nonce: SignedBy | None = None) -> int:
     """An audit row with no request (a message refused before it named one we know)."""
     async with store.begin() as conn:
+        if nonce is not None:
+            try:
+                await remember_nonce(conn, nonce, audit["created_at"])
+            except sa.exc.IntegrityError:
+                raise replayed(nonce) from None
         return (await conn.execute(ill_messages.insert().values(**audit)
                                    .returning(ill_messages.c.id))).scalar_one()
 

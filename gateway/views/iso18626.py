@@ -61,10 +61,19 @@ async def receive(request: web.Request) -> web.Response:
             signed_by = await verify_member_message(
                 request.app[STORE], request.app[KEYRING], request.method, url,
                 request.headers.items(), body,
-                max_age=timedelta(seconds=settings.signature_max_age))
+                max_age=timedelta(seconds=settings.signature_max_age), remember=False)
         except SignatureRejected as exc:
             return await _refused(request, 401, str(exc), body, f"rejected ({exc.reason})")
         verdict = f"verified: {signed_by.key_id} of {signed_by.member}"
+    # from here on the nonce is recorded with what the message does (one transaction)
+    try:
+        return await _answer(request, body, signed_by, verdict)
+    except SignatureRejected as exc:            # a replay, found when the nonce is recorded
+        return await _refused(request, 401, str(exc), body, f"rejected ({exc.reason})")
+
+
+async def _answer(request: web.Request, body: bytes, signed_by: SignedBy | None,
+                  verdict: str) -> web.Response:
     try:
         message = decode(body)
     except Iso18626Error as error:
@@ -73,7 +82,8 @@ async def receive(request: web.Request) -> web.Response:
             "request_id": None, "direction": "in", "kind": error.kind.value if error.kind
             else None, "member_id": None, "raw": msgs.redact_raw(body[:AUDIT_RAW_CAP]),
             "parsed": None, "signature": verdict, "outcome": f"refused: {error}",
-            "answer": encode(answer).decode(), "created_at": datetime.now(UTC)})
+            "answer": encode(answer).decode(), "created_at": datetime.now(UTC)},
+            nonce=signed_by)
         return _xml(answer)
     if message.kind.is_confirmation:
         return await _refused(request, 400, f"a {message.kind.value} answers a message; it is "
