@@ -88,12 +88,14 @@ def serve(db: str, key_file: str, verify: bool) -> None:
     app = create_app(settings)
     app[VERIFY_SIGNATURES] = verify
 
-    async def ready(_app: web.Application) -> None:
-        print("ready", flush=True)
+    async def run_server() -> None:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", int(os.environ["BENCH_PORT"])).start()
+        print("ready", flush=True)          # only once the socket listens
+        await asyncio.Event().wait()
 
-    app.on_startup.append(ready)
-    web.run_app(app, host="127.0.0.1", port=int(os.environ["BENCH_PORT"]), print=None,
-                access_log=None)
+    asyncio.run(run_server())
 
 
 # --- the load generator (this process) --------------------------------------------------
