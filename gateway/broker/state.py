@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections.abc import AsyncIterator
 from collections.abc import Callable
@@ -37,7 +38,7 @@ from protocols.iso18626.states import Outcome, OutcomeKind, Role, Transaction
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _SEP = "\x1f"
-MAX_TRIES = 50
+MAX_TRIES = 1000          # a request hammered by hundreds of concurrent messages still ends
 
 
 class RequestNotFound(LookupError):
@@ -220,14 +221,15 @@ class PeerCache:
 Target = int | tuple[str, str]          # request id, or (requester code, ref)
 
 
-async def _load(conn: Any, target: Target) -> Any:
+async def _load(conn: Any, target: Target, *, for_update: bool = False) -> Any:
     if isinstance(target, int):
         where = ill_requests.c.id == target
     else:
         code, ref = target
         where = (ill_requests.c.ref == ref) & (ill_requests.c.requester_id == sa.select(
             members.c.id).where(members.c.code == code).scalar_subquery())
-    row = (await conn.execute(sa.select(ill_requests).where(where))).first()
+    query = sa.select(ill_requests).where(where)
+    row = (await conn.execute(query.with_for_update() if for_update else query)).first()
     if row is None:
         raise RequestNotFound(f"no ILL request {target!r}")
     return row
@@ -236,49 +238,44 @@ async def _load(conn: Any, target: Target) -> Any:
 async def change(store: Store, target: Target, now: datetime, decide: Callable[[Draft], T],
                  *, peers_cache: PeerCache | None = None,
                  nonce: SignedBy | None = None) -> tuple[T, Draft]:
-    """Run ``decide`` on the current state of the request and save it (retrying on races).
+    """Run ``decide`` on the current state of the request and save it.
+
+    First optimistically (read, decide, ``UPDATE … WHERE version = :read``); when another
+    change got there first, again under a lock so a request hammered by hundreds of concurrent
+    messages does not retry in circles: on PostgreSQL a row lock (SELECT … FOR UPDATE, one
+    transaction), on SQLite the in-process writer queue. The version check stays in both, so
+    several gateway processes on one database still lose no update.
 
     ``nonce``: the signature nonce of the message being applied, recorded in the same
     transaction (a replay raises ``SignatureRejected('replayed')`` and changes nothing)."""
     for attempt in range(MAX_TRIES):
-        async with store.connect() as conn:
-            row = await _load(conn, target)
-            request_id = row.id
-            rota = list((await conn.execute(sa.select(ill_rota).where(
-                ill_rota.c.request_id == request_id).order_by(ill_rota.c.position))).all())
-            ids = list({row.requester_id, *(e.member_id for e in rota)})
-            peers = await peers_cache.get(conn, ids, now.date()) if peers_cache \
-                else await load_peers(conn, ids, now.date())
-        draft = Draft(row, rota, peers, rebuild(row, peers), now)
-        result = decide(draft)
-        if not (draft.values or draft.audits or draft.rota_values or nonce):
-            return result, draft
-        values = {**draft.values, **stored(draft.txn, {p.code: p.id for p in peers.values()})}
         try:
-            async with writer(store), store.begin() as conn:
-                if nonce is not None:
-                    try:
-                        await remember_nonce(conn, nonce, now)
-                    except sa.exc.IntegrityError:
-                        raise replayed(nonce) from None
-                updated = await conn.execute(ill_requests.update().where(
-                    (ill_requests.c.id == request_id) & (ill_requests.c.version == row.version)
-                ).values(**values, version=row.version + 1, updated_at=now))
-                if updated.rowcount != 1:
-                    raise _Conflict()
-                for position, changes in draft.rota_values.items():
-                    await conn.execute(ill_rota.update().where(
-                        (ill_rota.c.request_id == request_id)
-                        & (ill_rota.c.position == position)).values(**changes))
-                if draft.audits:
-                    result_ids = (await conn.execute(
-                        ill_messages.insert().returning(ill_messages.c.id,
-                                                        sort_by_parameter_order=True),
-                        [{**a, "request_id": request_id} for a in draft.audits])).scalars().all()
-                    for index, send in draft.sends:
-                        send.audit_id = result_ids[index]
+            if attempt == 0:
+                async with store.connect() as conn:
+                    draft = await _read(conn, target, now, peers_cache)
+                result = decide(draft)
+                if not _dirty(draft, nonce):
+                    return result, draft
+                async with writer(store), store.begin() as conn:
+                    await _save(conn, draft, nonce)
+            elif store.dialect == "sqlite":
+                async with writer(store):
+                    async with store.connect() as conn:
+                        draft = await _read(conn, target, now, peers_cache)
+                    result = decide(draft)
+                    if not _dirty(draft, nonce):
+                        return result, draft
+                    async with store.begin() as conn:
+                        await _save(conn, draft, nonce)
+            else:
+                async with store.begin() as conn:
+                    draft = await _read(conn, target, now, peers_cache, for_update=True)
+                    result = decide(draft)
+                    if not _dirty(draft, nonce):
+                        return result, draft
+                    await _save(conn, draft, nonce)
         except _Conflict:
-            await asyncio.sleep(0.001 * min(attempt, 20))
+            await asyncio.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
             continue
         except sa.exc.OperationalError as exc:     # SQLite: "database is locked" under load
             if "locked" not in str(exc):
@@ -286,7 +283,48 @@ async def change(store: Store, target: Target, now: datetime, decide: Callable[[
             await asyncio.sleep(0.002 * min(attempt + 1, 20))
             continue
         return result, draft
-    raise RuntimeError(f"ILL request {request_id}: gave up after {MAX_TRIES} concurrent changes")
+    raise RuntimeError(f"ILL request {target!r}: gave up after {MAX_TRIES} concurrent changes")
+
+
+def _dirty(draft: Draft, nonce: SignedBy | None) -> bool:
+    return bool(draft.values or draft.audits or draft.rota_values or nonce)
+
+
+async def _read(conn: Any, target: Target, now: datetime, peers_cache: PeerCache | None, *,
+                for_update: bool = False) -> Draft:
+    row = await _load(conn, target, for_update=for_update)
+    rota = list((await conn.execute(sa.select(ill_rota).where(
+        ill_rota.c.request_id == row.id).order_by(ill_rota.c.position))).all())
+    ids = list({row.requester_id, *(e.member_id for e in rota)})
+    peers = await peers_cache.get(conn, ids, now.date()) if peers_cache \
+        else await load_peers(conn, ids, now.date())
+    return Draft(row, rota, peers, rebuild(row, peers), now)
+
+
+async def _save(conn: Any, draft: Draft, nonce: SignedBy | None) -> None:
+    row, now = draft.row, draft.now
+    values = {**draft.values,
+              **stored(draft.txn, {p.code: p.id for p in draft.peers.values()})}
+    if nonce is not None:
+        try:
+            await remember_nonce(conn, nonce, now)
+        except sa.exc.IntegrityError:
+            raise replayed(nonce) from None
+    updated = await conn.execute(ill_requests.update().where(
+        (ill_requests.c.id == row.id) & (ill_requests.c.version == row.version)
+    ).values(**values, version=row.version + 1, updated_at=now))
+    if updated.rowcount != 1:
+        raise _Conflict()
+    for position, changes in draft.rota_values.items():
+        await conn.execute(ill_rota.update().where(
+            (ill_rota.c.request_id == row.id)
+            & (ill_rota.c.position == position)).values(**changes))
+    if draft.audits:
+        result_ids = (await conn.execute(
+            ill_messages.insert().returning(ill_messages.c.id, sort_by_parameter_order=True),
+            [{**a, "request_id": row.id} for a in draft.audits])).scalars().all()
+        for index, send in draft.sends:
+            send.audit_id = result_ids[index]
 
 
 _WRITERS: dict[int, asyncio.Lock] = {}
