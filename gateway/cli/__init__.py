@@ -3,6 +3,7 @@
 from gateway.cli import (  # noqa: F401  (register commands)
     eresources,
     harvest,
+    ill,
     members,
     records,
     security,

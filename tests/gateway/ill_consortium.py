@@ -24,7 +24,7 @@ from gateway.registry import EndpointSpec
 from gateway.security.keys import GATEWAY_KEY_ID, create_member_key
 from gateway.security.tokens import create_token
 from gateway.store.records import IncomingRecord, upsert_batch
-from gateway.store.schema import cluster_records, clusters, records
+from gateway.store.schema import cluster_records, clusters, match_keys, records
 from protocols.httpsig import load_private_key, load_public_key, sign_request, verify_request
 from protocols.iso18626 import model as m
 from protocols.iso18626.codec import decode, encode
@@ -181,6 +181,7 @@ async def add_cluster(store, holders: list[str], title: str = "Opticks",
         for code, rid in ids.items():
             await conn.execute(cluster_records.insert().values(
                 record_id=rid, cluster_id=cid, member_id=await registry.member_id(conn, code)))
+            await conn.execute(match_keys.insert().values(record_id=rid, kind="isbn", value=isbn))
     return cid
 
 
@@ -196,7 +197,7 @@ async def start_peer(peer: FakePeer, runners: list) -> str:
 
 
 async def build(aiohttp_client, store, settings, runners: list,
-                borrower_peer: bool = False) -> Consortium:
+                borrower_peer: bool = False, schedule: bool = False) -> Consortium:
     """Register the six members, their keys, endpoints, tokens and two clusters."""
     peers: dict[str, FakePeer] = {}
     tokens: dict[str, str] = {}
@@ -215,7 +216,7 @@ async def build(aiohttp_client, store, settings, runners: list,
             peers[code].key_id, peers[code].private_key = key.key_id, load_private_key(pem)
     cluster = await add_cluster(store, [*PEER_LENDERS, INSIDE_LENDER])
     inside = await add_cluster(store, [INSIDE_LENDER], title="Principia", isbn="9780520088177")
-    app = create_app(settings, store=store)
+    app = create_app(settings, store=store, schedule=schedule)
     client = await aiohttp_client(app)
     session = aiohttp.ClientSession()
     runners.append(session)
