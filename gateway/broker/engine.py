@@ -209,6 +209,8 @@ class Broker:
             if not principal.acts_for(row.requester):
                 raise ActionRefused(f"{action} is the borrower's action; request {row.ref} "
                                     f"was made by {row.requester}")
+            if action == "Confirm":
+                await self._decide_copyright(row, params)
             decide = self._requester_decision(action, params)
         elif action in SUPPLIER_ACTIONS:
             if row.supplier is None or not principal.acts_for(row.supplier):
@@ -225,12 +227,28 @@ class Broker:
         await self.after(draft, wait=True)
         return await self.show(principal, request_id)
 
+    async def _decide_copyright(self, row: Any, params: dict[str, Any]) -> None:
+        """Releasing a copy held beyond the rule of five records the staff decision: pay a
+        royalty (the default), or refuse — then the request is cancelled, nothing is sent."""
+        from gateway import copyright
+        decision = params.get("copyright", "royalty")
+        for hold in row.holds or []:
+            if hold.get("kind") == "copyright":
+                async with self.store.begin() as conn:
+                    await copyright.decide(conn, hold["entry"], decision, borrower=row.requester)
+        params["refuse"] = decision == "refused" and any(
+            h.get("kind") == "copyright" for h in row.holds or [])
+
     def _requester_decision(self, action: str, params: dict[str, Any]):
         def decide(d: Draft):
             if action == "Confirm":
                 if d.get("state") != "held":
                     raise ActionRefused(f"request {d.row.ref} is {d.get('state')}, not held")
-                flow.start(d)
+                if params.get("refuse"):
+                    d.set(state="cancelled", holds=[])
+                    d.events.append("copy refused under the copyright guidelines")
+                else:
+                    flow.start(d)
                 return None
             if d.get("position") == 0:
                 raise ActionRefused(f"request {d.row.ref} has not been sent to a lender")

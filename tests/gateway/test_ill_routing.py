@@ -125,8 +125,15 @@ async def test_the_sixth_ccg_copy_of_a_title_waits_for_staff(consortium):
     [hold] = made[5]["holds"]
     assert hold["kind"] == "copyright" and hold["ordinal"] == 6
     assert len(c.peers[LB].requests()) == 5
-    released = await c.act(made[5]["id"], "Confirm")
+    released = await c.act(made[5]["id"], "Confirm")            # pay the royalty
     assert released["state"] == "in-progress" and len(c.peers[LB].requests()) == 6
+    report = await c.client.get(f"/api/copyright/{BORROWER}/{dt.date.today().year}",
+                                headers=c.auth(BORROWER))
+    [title] = (await report.json())["titles"]
+    assert (title["CCG"], title["royalty"]) == (6, 1)
+    seventh = await c.request(**_article(article_title="Letter 7", patron_ref="p-7"))
+    refused = await c.act(seventh["id"], "Confirm", copyright="refused")
+    assert refused["state"] == "cancelled" and len(c.peers[LB].requests()) == 6
 
 
 async def test_the_same_patron_item_and_service_is_held_as_a_duplicate(consortium):
