@@ -251,6 +251,10 @@ class Broker:
                     flow.start(d)
                 return None
             if d.get("position") == 0:
+                if action == "Cancel" and d.get("state") in ("held", "no-lenders", "new"):
+                    d.set(state="cancelled", holds=[])      # never sent: nobody to ask
+                    d.events.append("cancelled before sending")
+                    return None
                 raise ActionRefused(f"request {d.row.ref} has not been sent to a lender")
             iso_action, note = {
                 "AcceptConditions": (Action.NOTIFICATION, flow.CONDITIONS_ACCEPTED),

@@ -146,9 +146,11 @@ async def test_the_same_patron_item_and_service_is_held_as_a_duplicate(consortiu
     assert other_service["state"] == "in-progress"
     await c.act(second["id"], "Confirm")
     assert (await c.show(second["id"]))["supplier"] == LA
-    # a staff token of the lender cannot confirm the borrower's hold
+    # a staff token of the lender cannot confirm the borrower's hold; the borrower can drop it
     third = await c.request(patron_ref="p-8")
     await c.act(third["id"], "Confirm", member=INSIDE_LENDER, expect=404)
+    dropped = await c.act(third["id"], "Cancel")
+    assert dropped["state"] == "cancelled" and dropped["messages"] == []
 
 
 async def test_openurl_requests_are_read(consortium):
