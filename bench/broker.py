@@ -95,6 +95,17 @@ def serve(db: str, key_file: str, verify: bool) -> None:
         print("ready", flush=True)          # only once the socket listens
         await asyncio.Event().wait()
 
+    if os.environ.get("BENCH_PROFILE"):           # where the server's time goes
+        import cProfile
+        import signal
+        profiler = cProfile.Profile()
+
+        def dump(*_: object) -> None:
+            profiler.disable()
+            profiler.dump_stats(os.environ["BENCH_PROFILE"])
+            os._exit(0)
+        signal.signal(signal.SIGTERM, dump)
+        profiler.enable()
     asyncio.run(run_server())
 
 

@@ -251,13 +251,17 @@ async def change(store: Store, target: Target, now: datetime, decide: Callable[[
     for attempt in range(MAX_TRIES):
         try:
             if attempt == 0:
-                async with store.connect() as conn:
+                async with readers(store), store.connect() as conn:
                     draft = await _read(conn, target, now, peers_cache)
                 result = decide(draft)
                 if not _dirty(draft, nonce):
                     return result, draft
-                async with writer(store), store.begin() as conn:
-                    await _save(conn, draft, nonce)
+                if store.dialect == "sqlite":     # group commit with concurrent changes
+                    from gateway.broker.batch import group_commit
+                    await group_commit(store).save(draft, nonce)
+                else:
+                    async with store.begin() as conn:
+                        await _save(conn, draft, nonce)
             elif store.dialect == "sqlite":
                 async with writer(store):
                     async with store.connect() as conn:
@@ -328,6 +332,21 @@ async def _save(conn: Any, draft: Draft, nonce: SignedBy | None) -> None:
 
 
 _WRITERS: dict[int, asyncio.Lock] = {}
+_READERS: dict[int, asyncio.Semaphore] = {}
+SQLITE_READERS = 4
+
+
+@contextlib.asynccontextmanager
+async def readers(store: Store) -> AsyncIterator[None]:
+    """At most ``SQLITE_READERS`` broker reads at once on SQLite: with more, the pool opens
+    overflow connections (a thread and a file open each, closed again on return) — that churn
+    cost more than the wait. PostgreSQL is not limited here."""
+    if store.dialect != "sqlite":
+        yield
+        return
+    async with _READERS.setdefault(id(store.engine), asyncio.Semaphore(SQLITE_READERS)):
+        yield
+
 
 
 @contextlib.asynccontextmanager

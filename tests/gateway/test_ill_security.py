@@ -4,6 +4,7 @@ bodies, wrong content types and methods. Each refusal leaves the request as it w
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
@@ -79,6 +80,20 @@ async def test_a_replayed_message_is_refused(consortium):
     assert status == 200 and b"OK" in answer
     await _refused(c, body, headers, 401, "replayed")
     assert await _status(c, created["id"]) == "WillSupply"
+
+
+async def test_concurrent_copies_of_one_signed_message_apply_once(consortium):
+    c = consortium
+    created = await c.request()
+    la = c.peers[LA]
+    body = encode(la.status_message(created["ref"], Status.WILL_SUPPLY))
+    headers = la.sign(body)
+    answers = await asyncio.gather(*[la.post(body, headers) for _ in range(8)])
+    assert sorted(status for status, _ in answers) == [200] + [401] * 7
+    assert all(b"replayed" in answer for status, answer in answers if status == 401)
+    shown = await c.show(created["id"])
+    assert shown["status"] == "WillSupply"
+    assert [m["kind"] for m in shown["messages"]].count("supplyingAgencyMessage") == 1
 
 
 async def test_xxe_and_billion_laughs_are_refused_never_expanded(consortium):
