@@ -12,9 +12,8 @@ import asyncio
 import base64
 import binascii
 import logging
-import secrets
 from collections.abc import Coroutine, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -23,13 +22,17 @@ import sqlalchemy as sa
 from config.settings import Settings
 from connectors.errors import ConnectorError
 from connectors.iso18626 import Iso18626Connector
-from gateway.broker import flow, requests as new_requests, webhooks
+from gateway import access_links, copyright
+from gateway.broker import flow, queries, webhooks
+from gateway.broker import messages as msgs
+from gateway.broker import requests as new_requests
 from gateway.broker.state import (
-    Draft, PeerCache, RequestNotFound, Send, audit_only, change, set_answer,
+    Draft, PeerCache, RequestNotFound, Send, audit_only, change, refused_audit, set_answer,
 )
 from gateway.registry import RegistryError
 from gateway.security.keys import GatewayKey
 from gateway.security.signatures import SignedBy
+from gateway.posture import effective_statuses
 from gateway.security.tokens import Principal
 from gateway.store import Store
 from gateway.store.schema import ill_requests, members
@@ -143,9 +146,8 @@ class Broker:
         return await self.show(principal, request_id)
 
     async def show(self, principal: Principal, request_id: int) -> dict[str, Any]:
-        from gateway.broker.queries import get_request
         async with self.store.connect() as conn:
-            found = await get_request(conn, principal, request_id)
+            found = await queries.get_request(conn, principal, request_id)
         if found is None:
             raise NotAParty(f"no ILL request {request_id} of yours")
         return found
@@ -189,7 +191,7 @@ class Broker:
                 f"requestingAgencyRequestId: no request {header.requesting_agency_request_id!r} "
                 f"of {header.requesting_agency_id}")
             answer = confirm(message, error=error, now=now)
-            await audit_only(self.store, _audit_row(message, raw, verdict, now, answer, error),
+            await audit_only(self.store, refused_audit(message, raw, verdict, now, answer, error),
                              nonce=signed_by)
             return answer
         await self.after(draft, wait=False)
@@ -200,9 +202,8 @@ class Broker:
     async def act(self, principal: Principal, request_id: int, action: str,
                   params: dict[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
         now = now or datetime.now(UTC)
-        from gateway.broker.queries import party_of
         async with self.store.connect() as conn:
-            row = await party_of(conn, principal, request_id)
+            row = await queries.party_of(conn, principal, request_id)
         if row is None:
             raise NotAParty(f"no ILL request {request_id} of yours")
         if action in REQUESTER_ACTIONS:
@@ -230,7 +231,6 @@ class Broker:
     async def _decide_copyright(self, row: Any, params: dict[str, Any]) -> None:
         """Releasing a copy held beyond the rule of five records the staff decision: pay a
         royalty (the default), or refuse — then the request is cancelled, nothing is sent."""
-        from gateway import copyright
         decision = params.get("copyright", "royalty")
         for hold in row.holds or []:
             if hold.get("kind") == "copyright":
@@ -261,7 +261,6 @@ class Broker:
                 "RejectConditions": (Action.CANCEL, "ConditionsRejected"),
             }.get(action, (None, None))
             lender = d.lender()
-            from gateway.broker import messages as msgs
             message = msgs.requesting_message(
                 requester=d.requester.code, supplier=lender.code, ref=d.row.ref, now=d.now,
                 action=iso_action or Action(action), note=note or params.get("note"),
@@ -298,7 +297,6 @@ class Broker:
                     raise RegistryError(f"{name} {params[name]!r} is not an ISO date") from None
                 params[name] = value if value.tzinfo else value.replace(tzinfo=UTC)
         if action == "CopyCompleted" and (params.get("content_base64") or params.get("url")):
-            from gateway import access_links
             try:
                 content = base64.b64decode(params["content_base64"], validate=True) \
                     if params.get("content_base64") else None
@@ -336,7 +334,6 @@ class Broker:
         lenders that are closed today; returns how many requests moved."""
         now = now or datetime.now(UTC)
         self.peers.forget()
-        from gateway.posture import effective_statuses
         async with self.store.connect() as conn:
             overdue = (await conn.execute(
                 sa.select(ill_requests.c.id, members.c.code)
@@ -378,17 +375,4 @@ class Broker:
             await asyncio.sleep(interval)
 
 
-def _audit_row(message: m.AgencyMessage, raw: bytes, verdict: str, now: datetime,
-               answer: m.Confirmation, error: Exception) -> dict[str, Any]:
-    from gateway.broker import messages as msgs
-    return {"request_id": None, "direction": "in", "kind": message.kind.value,
-            "member_id": None, "raw": msgs.redact_raw(raw), "parsed": msgs.to_json(message),
-            "signature": verdict, "outcome": f"refused: {error}",
-            "answer": encode(answer).decode(), "created_at": now}
-
-
-def new_ref() -> str:
-    return "LG-" + secrets.token_hex(6).upper()
-
-
-__all__ = ["Broker", "ActionRefused", "NotAParty", "RequestNotFound", "new_ref", "timedelta"]
+__all__ = ["Broker", "ActionRefused", "NotAParty", "RequestNotFound"]

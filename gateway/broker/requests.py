@@ -13,8 +13,10 @@ the borrower's ``Confirm`` action sends it.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
+import secrets
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -22,12 +24,16 @@ import sqlalchemy as sa
 
 from config.settings import Settings
 from gateway import copyright
+from gateway.broker import flow
 from gateway.broker.candidates import find_cluster, is_article_copy, plan_rota
+from gateway.broker.state import audit_only, change, refused_audit
 from gateway.registry import RegistryError, member_id
 from gateway.security.tokens import Principal
 from gateway.store import Store
 from gateway.store.schema import clusters, ill_requests, ill_rota, members
 from protocols.identifiers import fold_text, normalize_isbn, normalize_issn, normalize_oclc
+from protocols.iso18626.confirm import confirm
+from protocols.iso18626.errors import UnrecognisedDataValue
 from protocols.openurl import OpenUrlError, parse_openurl
 from protocols.union import UnionRecord
 
@@ -117,7 +123,6 @@ def _date(value: Any) -> dt.date | None:
 async def create(store: Store, settings: Settings, principal: Principal, body: dict[str, Any],
                  *, now: datetime, ref: str | None = None) -> tuple[int, str]:
     """Store a new request with its rota; returns (id, state). Sending is the caller's."""
-    from gateway.broker.engine import new_ref
     requester = principal.member or body.get("requester")
     if not requester:
         raise RegistryError("the consortium office must name the borrowing member: requester")
@@ -193,8 +198,12 @@ async def create(store: Store, settings: Settings, principal: Principal, body: d
     raise RuntimeError("could not store the ILL request: the database stayed busy")
 
 
+def new_ref() -> str:
+    """A request id LibGate gives a request made through the API."""
+    return "LG-" + secrets.token_hex(6).upper()
+
+
 async def _pause(attempt: int) -> None:
-    import asyncio
     await asyncio.sleep(0.005 * (attempt + 1))
 
 
@@ -229,13 +238,6 @@ async def _holds(conn, settings: Settings, request_id: int, requester_id: int, r
 async def receive_request(broker: Broker, message: m.Request, raw: bytes, verdict: str,
                           now: datetime, signed_by: Any = None) -> m.Confirmation:
     """A borrower's own ILL system asks the consortium (supplier: LibGate or none)."""
-    from gateway.broker.state import audit_only
-    from gateway.broker.engine import _audit_row
-    from protocols.iso18626.confirm import confirm
-    from protocols.iso18626.errors import UnrecognisedDataValue
-    from gateway.security.tokens import Principal as P
-    from gateway.broker import flow
-    from gateway.broker.state import change
     header, bib = message.header, message.bibliographic_info
     requester = header.requesting_agency_id.value if header.requesting_agency_id else None
     ids = {"isbn": [], "issn": [], "oclc": []}
@@ -258,12 +260,12 @@ async def receive_request(broker: Broker, message: m.Request, raw: bytes, verdic
         async with broker.store.connect() as conn:
             mid = await member_id(conn, requester or "")
         request_id, state = await create(
-            broker.store, broker.settings, P(role="staff", member=requester, member_id=mid),
+            broker.store, broker.settings, Principal(role="staff", member=requester, member_id=mid),
             body, now=now, ref=header.requesting_agency_request_id)
     except (RegistryError, sa.exc.IntegrityError) as exc:
         error = UnrecognisedDataValue(f"request: {str(exc).splitlines()[0]}")
         answer = confirm(message, error=error, now=now)
-        await audit_only(broker.store, _audit_row(message, raw, verdict, now, answer, error),
+        await audit_only(broker.store, refused_audit(message, raw, verdict, now, answer, error),
                          nonce=signed_by)
         return answer
     answer = confirm(message, now=now)

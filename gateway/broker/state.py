@@ -366,6 +366,15 @@ class _Conflict(Exception):
     """The request changed since it was read."""
 
 
+def refused_audit(message: m.AgencyMessage, raw: bytes, verdict: str, now: datetime,
+                  answer: m.Confirmation, error: Exception) -> dict[str, Any]:
+    """The audit row of a message refused before it reached a request."""
+    return {"request_id": None, "direction": "in", "kind": message.kind.value,
+            "member_id": None, "raw": msgs.redact_raw(raw), "parsed": msgs.to_json(message),
+            "signature": verdict, "outcome": f"refused: {error}",
+            "answer": encode(answer).decode(), "created_at": now}
+
+
 async def audit_only(store: Store, audit: dict[str, Any], *,
                      nonce: SignedBy | None = None) -> int:
     """An audit row with no request (a message refused before it named one we know)."""

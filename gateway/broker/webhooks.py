@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from gateway.registry import RegistryError, member_id, validate_url
 from gateway.store import Store
-from gateway.store.schema import ill_webhooks, members
+from gateway.store.schema import ill_webhooks
 from protocols.redaction import redact_url
 
 if TYPE_CHECKING:
@@ -107,4 +107,4 @@ class Webhooks:
                 log.warning("webhook %s failed: %s", redact_url(url), exc.__class__.__name__)
 
 
-__all__ = ["Webhooks", "register", "remove", "listed", "members"]
+__all__ = ["Webhooks", "register", "remove", "listed"]
