@@ -92,7 +92,8 @@ def conditions_of(message: m.SupplyingAgencyMessage) -> list[str]:
     found = [str(c) for c in (message.retry_info.loan_conditions if message.retry_info else ())]
     note = message.message_info.note or ""
     if note.startswith(CONDITIONS_PREFIX):
-        found += [c.strip() for c in note[len(CONDITIONS_PREFIX):].split(",") if c.strip()]
+        listed = note[len(CONDITIONS_PREFIX):].split(";", 1)[0]     # "; " starts a remark
+        found += [c.strip() for c in listed.split(",") if c.strip()]
     return list(dict.fromkeys(found))
 
 
@@ -203,7 +204,7 @@ def supplier_reply(d: Draft, action: str, params: dict) -> m.SupplyingAgencyMess
             raise ValueError("Conditions needs a list of conditions")
         note = f"{CONDITIONS_PREFIX} {', '.join(conditions)}"
         if params.get("note"):
-            note += f" ({params['note']})"
+            note += f"; {params['note']}"
         return msgs.supplying_message(**{**common, "note": note},
                                       status=current or Status.EXPECT_TO_SUPPLY,
                                       reason=ReasonForMessage.NOTIFICATION)

@@ -199,3 +199,30 @@ async def test_a_member_served_inside_libgate_lends_through_the_api(consortium):
     other = await c.request(patron_ref="p-10")
     refused = await c.act(other["id"], "WillSupply", member=LA, expect=409)
     assert "its own ISO 18626 system" in refused["error"]
+
+
+async def test_inside_lender_conditions_rejected_then_cancel_accepted(consortium):
+    c = consortium
+    created = await c.request(cluster_id=c.inside_cluster, patron_ref="p-11")
+    shown = await c.act(created["id"], "Conditions", member=INSIDE_LENDER,
+                        conditions=["LibraryUseOnly"], note="rare book")
+    assert shown["conditions"]["conditions"] == ["LibraryUseOnly"]
+    shown = await c.act(created["id"], "RejectConditions")
+    assert shown["actions"] == ["Cancel"]
+    done = await c.act(created["id"], "CancelResponse", member=INSIDE_LENDER, accept=True)
+    assert (done["state"], done["status"]) == ("cancelled", "Cancelled")
+
+
+async def test_inside_lender_completes_a_copy_with_an_uploaded_file(consortium):
+    import base64
+    c = consortium
+    created = await c.request(cluster_id=c.inside_cluster, service_type="Copy",
+                              article_title="Book I", pages="1-9", patron_ref="p-12")
+    done = await c.act(created["id"], "CopyCompleted", member=INSIDE_LENDER,
+                       content_base64=base64.b64encode(b"%PDF-1.4 scan").decode(),
+                       filename="book1.pdf", content_type="application/pdf")
+    assert (done["state"], done["status"]) == ("completed", "CopyCompleted")
+    note = done["messages"][-1]["parsed"]["message_info"]["note"]
+    link = note.split("delivery link: ")[1].strip()
+    response = await c.client.get(link)
+    assert response.status == 200 and await response.read() == b"%PDF-1.4 scan"
