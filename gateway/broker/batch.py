@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from gateway.broker.state import Draft, _Conflict, stored, writer
+from gateway.broker.state import Draft, _Conflict, _values, writer
 from gateway.security.signatures import SignedBy, replayed
 from gateway.store import Store
 from gateway.store.schema import ill_messages, ill_requests, ill_rota, seen_nonces
@@ -83,8 +83,7 @@ async def _save_all(conn: Any, batch: list[_Item]) -> dict[int, Exception]:
         if index in failures:
             continue
         row = draft.row
-        values = {**draft.values,
-                  **stored(draft.txn, {p.code: p.id for p in draft.peers.values()})}
+        values = _values(draft)
         updated = await conn.execute(ill_requests.update().where(
             (ill_requests.c.id == row.id) & (ill_requests.c.version == row.version)
         ).values(**values, version=row.version + 1, updated_at=draft.now))

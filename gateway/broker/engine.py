@@ -27,7 +27,8 @@ from gateway.broker import flow, queries, webhooks
 from gateway.broker import messages as msgs
 from gateway.broker import requests as new_requests
 from gateway.broker.state import (
-    Draft, PeerCache, RequestNotFound, Send, audit_only, change, refused_audit, set_answer,
+    Draft, PeerCache, RequestNotFound, RowCache, Send, audit_only, change, refused_audit,
+    set_answer,
 )
 from gateway.registry import RegistryError
 from gateway.security.keys import GatewayKey
@@ -72,6 +73,7 @@ class Broker:
         self.tasks: set[asyncio.Task] = set()
         self.hooks = webhooks.Webhooks(store, self)
         self.peers = PeerCache()
+        self.rows = RowCache()
 
     # -- sending ----------------------------------------------------------------------------
 
@@ -141,7 +143,7 @@ class Broker:
         request_id, state = await new_requests.create(self.store, self.settings, principal,
                                                       body, now=now)
         if state == "in-progress":
-            _, draft = await change(self.store, request_id, now, flow.start)
+            _, draft = await change(self.store, request_id, now, flow.start, rows=self.rows)
             await self.after(draft, wait=True)
         return await self.show(principal, request_id)
 
@@ -185,7 +187,7 @@ class Broker:
                   header.requesting_agency_request_id)
         try:
             _, draft = await change(self.store, target, now, decide, peers_cache=self.peers,
-                                    nonce=signed_by)
+                                    rows=self.rows, nonce=signed_by)
         except RequestNotFound:
             error = UnrecognisedDataValue(
                 f"requestingAgencyRequestId: no request {header.requesting_agency_request_id!r} "
@@ -222,7 +224,8 @@ class Broker:
         else:
             raise RegistryError(f"unknown action {action!r}; expected one of "
                                 f"{', '.join(REQUESTER_ACTIONS + SUPPLIER_ACTIONS)}")
-        outcome, draft = await change(self.store, request_id, now, decide)
+        outcome, draft = await change(self.store, request_id, now, decide,
+                                      peers_cache=self.peers, rows=self.rows)
         if outcome is not None and outcome.kind is OutcomeKind.REFUSED:
             raise ActionRefused(f"{action} refused: {outcome.reason}")
         await self.after(draft, wait=True)
@@ -325,7 +328,7 @@ class Broker:
                 return None
             return flow.give_up_on_lender(d, why, note)
 
-        outcome, draft = await change(self.store, request_id, now, decide)
+        outcome, draft = await change(self.store, request_id, now, decide, rows=self.rows)
         await self.after(draft, wait=wait)
         return outcome is not None and outcome.kind is OutcomeKind.APPLIED
 

@@ -15,10 +15,12 @@ import contextlib
 import logging
 import random
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -218,7 +220,60 @@ class PeerCache:
         return fresh
 
 
+    def fresh(self, ids: list[int]) -> dict[int, Peer] | None:
+        """The peers if all are cached and fresh, else None (no I/O)."""
+        now, found = time.monotonic(), {}
+        for i in ids:
+            at, peer = self._peers.get(i, (0.0, None))
+            if peer is None or now - at >= self.ttl:
+                return None
+            found[i] = peer
+        return found
+
+
 Target = int | tuple[str, str]          # request id, or (requester code, ref)
+
+
+def _fields(row: Any) -> dict[str, Any]:
+    return dict(row._mapping) if hasattr(row, "_mapping") else dict(vars(row))
+
+
+class RowCache:
+    """The last saved state (row and rota) of requests this process changed, by id and by
+    (requester, ref): the next message for such a request needs no read. Safe beside other
+    writers: a stale entry fails the version check, is dropped, and the retry reads."""
+
+    def __init__(self, size: int = 20000) -> None:
+        self.size = size
+        self._rows: OrderedDict[int, tuple[Any, list[Any]]] = OrderedDict()
+        self._refs: dict[tuple[str, str], int] = {}
+
+    def lookup(self, target: Target) -> tuple[Any, list[Any]] | None:
+        request_id = target if isinstance(target, int) else self._refs.get(target)
+        found = self._rows.get(request_id) if request_id is not None else None
+        if found is not None:
+            self._rows.move_to_end(request_id)
+        return found
+
+    def keep(self, draft: Draft) -> None:
+        row = SimpleNamespace(**{**_fields(draft.row), **_values(draft),
+                                 "version": draft.row.version + 1, "updated_at": draft.now})
+        rota = [SimpleNamespace(**{**_fields(e), **draft.rota_values.get(e.position, {})})
+                for e in draft.rota]
+        self._rows[row.id] = (row, rota)
+        self._rows.move_to_end(row.id)
+        self._refs[(draft.requester.code, row.ref)] = row.id
+        while len(self._rows) > self.size:
+            old_id, (old, _) = self._rows.popitem(last=False)
+            self._refs = {k: v for k, v in self._refs.items() if v != old_id} \
+                if len(self._refs) > 2 * self.size else self._refs
+
+    def drop(self, request_id: int) -> None:
+        self._rows.pop(request_id, None)
+
+
+def _values(draft: Draft) -> dict[str, Any]:
+    return {**draft.values, **stored(draft.txn, {p.code: p.id for p in draft.peers.values()})}
 
 
 async def _load(conn: Any, target: Target, *, for_update: bool = False) -> Any:
@@ -236,7 +291,7 @@ async def _load(conn: Any, target: Target, *, for_update: bool = False) -> Any:
 
 
 async def change(store: Store, target: Target, now: datetime, decide: Callable[[Draft], T],
-                 *, peers_cache: PeerCache | None = None,
+                 *, peers_cache: PeerCache | None = None, rows: RowCache | None = None,
                  nonce: SignedBy | None = None) -> tuple[T, Draft]:
     """Run ``decide`` on the current state of the request and save it.
 
@@ -249,10 +304,17 @@ async def change(store: Store, target: Target, now: datetime, decide: Callable[[
     ``nonce``: the signature nonce of the message being applied, recorded in the same
     transaction (a replay raises ``SignatureRejected('replayed')`` and changes nothing)."""
     for attempt in range(MAX_TRIES):
+        draft: Draft | None = None
         try:
             if attempt == 0:
-                async with readers(store), store.connect() as conn:
-                    draft = await _read(conn, target, now, peers_cache)
+                cached = rows.lookup(target) if rows is not None else None
+                peers = peers_cache.fresh(list({cached[0].requester_id, *(
+                    e.member_id for e in cached[1])})) if cached and peers_cache else None
+                if cached and peers is not None:
+                    draft = Draft(cached[0], cached[1], peers, rebuild(cached[0], peers), now)
+                else:
+                    async with readers(store), store.connect() as conn:
+                        draft = await _read(conn, target, now, peers_cache)
                 result = decide(draft)
                 if not _dirty(draft, nonce):
                     return result, draft
@@ -279,6 +341,8 @@ async def change(store: Store, target: Target, now: datetime, decide: Callable[[
                         return result, draft
                     await _save(conn, draft, nonce)
         except _Conflict:
+            if rows is not None and draft is not None:
+                rows.drop(draft.row.id)
             await asyncio.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
             continue
         except sa.exc.OperationalError as exc:     # SQLite: "database is locked" under load
@@ -286,6 +350,8 @@ async def change(store: Store, target: Target, now: datetime, decide: Callable[[
                 raise
             await asyncio.sleep(0.002 * min(attempt + 1, 20))
             continue
+        if rows is not None:
+            rows.keep(draft)
         return result, draft
     raise RuntimeError(f"ILL request {target!r}: gave up after {MAX_TRIES} concurrent changes")
 
@@ -307,8 +373,7 @@ async def _read(conn: Any, target: Target, now: datetime, peers_cache: PeerCache
 
 async def _save(conn: Any, draft: Draft, nonce: SignedBy | None) -> None:
     row, now = draft.row, draft.now
-    values = {**draft.values,
-              **stored(draft.txn, {p.code: p.id for p in draft.peers.values()})}
+    values = _values(draft)
     if nonce is not None:
         try:
             await remember_nonce(conn, nonce, now)
