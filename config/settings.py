@@ -182,6 +182,19 @@ SETTINGS: tuple[Setting, ...] = (
             "Match keys that are never evidence, comma-separated KIND:VALUE (e.g. "
             "\"isbn:9780000000002, oclc:1\"); kinds: isbn issn oclc lccn id title content.",
             check=_match_keys),
+    # --- the ILL broker (issue 5) ---
+    Setting("iso18626_url", "",
+            "The URL members POST ISO 18626 messages to, as they address it (what their "
+            "signatures cover, e.g. behind a proxy); empty: the URL the request arrived at."),
+    Setting("ill_duplicate_days", 30.0,
+            "A request for the same patron, item and service within this many days is held "
+            "as a possible duplicate until staff confirm it.", float, _non_negative),
+    Setting("ill_stats_days", 90.0,
+            "Window in days of the lending/borrowing ratio and turnaround times that order "
+            "the rota.", float, _positive),
+    Setting("ill_check_interval", 60.0,
+            "Seconds between two checks of lenders' response deadlines by `libgate serve`.",
+            float, _positive),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -15,8 +15,10 @@ from connectors.http import make_session
 from gateway.catalogue import RecordNotFound
 from gateway.harvest.probe import make_prober
 from gateway.harvest.runner import Harvester
+from gateway.broker.engine import Broker
 from gateway.keys import (
     BACKGROUND,
+    BROKER,
     GATEWAY_KEY,
     HARVESTER,
     KEYRING,
@@ -26,6 +28,7 @@ from gateway.keys import (
     SCHEDULER,
     SETTINGS,
     STORE,
+    VERIFY_SIGNATURES,
 )
 from gateway.index import configure as configure_cluster_policy
 from gateway.index.decisions import ClusterError
@@ -39,6 +42,8 @@ from gateway.views import clusters as cluster_views
 from gateway.views import eresources as eresource_views
 from gateway.views import etas as etas_views
 from gateway.views import harvests as harvest_views
+from gateway.views import ill as ill_views
+from gateway.views import iso18626 as iso18626_views
 from gateway.views import members as member_views
 from gateway.views import oai as oai_views
 from gateway.views import pages, records as record_views
@@ -82,6 +87,7 @@ def create_app(settings: Settings, store: Store | None = None, *,
     app[PROBE] = make_prober(settings)
     app[BACKGROUND] = set()
     app[GATEWAY_KEY] = load_gateway_key(settings.gateway_key_file, settings.db)
+    app[VERIFY_SIGNATURES] = True
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         owned = store is None
@@ -90,12 +96,20 @@ def create_app(settings: Settings, store: Store | None = None, *,
         session = make_session(settings.http_timeout)
         app[HARVESTER] = Harvester(app[STORE], settings, metrics=app[METRICS], session=session)
         app[OAI] = OaiProvider(app[STORE], settings)
-        ticker = None
+        app[BROKER] = Broker(app[STORE], settings, app[GATEWAY_KEY], session,
+                             files_dir=eresource_views.files_dir(app))
+        ticker = deadlines = None
         if schedule:
+            deadlines = asyncio.create_task(app[BROKER].run_deadlines(settings.ill_check_interval))
             app[SCHEDULER] = Scheduler(app[STORE], app[HARVESTER],
                                        interval=settings.scheduler_interval)
             ticker = asyncio.create_task(app[SCHEDULER].run())
         yield
+        if deadlines is not None:
+            deadlines.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await deadlines
+        await app[BROKER].drain()
         if ticker is not None:
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -149,5 +163,14 @@ def create_app(settings: Settings, store: Store | None = None, *,
         web.get("/api/clusters/{cluster_id}/explain", cluster_views.explain_cluster),
         web.post("/api/clusters/merge", cluster_views.merge_clusters),
         web.post("/api/clusters/{cluster_id}/split", cluster_views.split_cluster),
+        web.post("/iso18626", iso18626_views.receive),
+        web.post("/api/ill/requests", ill_views.create_request),
+        web.get("/api/ill/requests", ill_views.list_requests),
+        web.get("/api/ill/requests/{id}", ill_views.get_request),
+        web.post("/api/ill/requests/{id}/actions", ill_views.act),
+        web.get("/api/ill/closed-lender-loans", ill_views.closed_lender_loans),
+        web.get("/api/ill/webhooks", ill_views.list_webhooks),
+        web.post("/api/ill/webhooks", ill_views.add_webhook),
+        web.delete("/api/ill/webhooks/{id}", ill_views.remove_webhook),
     ])
     return app

@@ -26,3 +26,9 @@ BACKGROUND = web.AppKey("background", set[asyncio.Task])  # API-started harvests
 GATEWAY_KEY = web.AppKey("gateway_key", GatewayKey)     # LibGate's own Ed25519 signing key
 KEYRING = web.AppKey("keyring", KeyRing)                 # members' public keys, cached
 OAI = web.AppKey("oai", OaiProvider)                    # the /oai provider
+# the ILL broker (issue 5); VERIFY_SIGNATURES is never a setting: only bench/broker.py turns it
+# off, in its own process, to measure what verification costs
+from gateway.broker.engine import Broker  # noqa: E402
+
+BROKER = web.AppKey("broker", Broker)
+VERIFY_SIGNATURES = web.AppKey("verify_signatures", bool)

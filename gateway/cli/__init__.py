@@ -4,6 +4,7 @@ from gateway.cli import (  # noqa: F401  (register commands)
     clusters,
     eresources,
     harvest,
+    ill,
     members,
     oai,
     records,

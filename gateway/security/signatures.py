@@ -33,8 +33,12 @@ class SignedBy:
 
 async def verify_member_message(store: Store, ring: KeyRing, method: str, url: str,
                                 headers: Mapping[str, str] | Iterable[tuple[str, str]],
-                                body: bytes, *, max_age: timedelta) -> SignedBy:
-    """Verify a received message; raise ``SignatureRejected`` (with its reason) if refused."""
+                                body: bytes, *, max_age: timedelta,
+                                remember: bool = True) -> SignedBy:
+    """Verify a received message; raise ``SignatureRejected`` (with its reason) if refused.
+
+    ``remember=False`` leaves recording the nonce to the caller (``remember_nonce`` inside the
+    caller's own transaction, so the replay check and the state change commit together)."""
     headers = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
     key_id = _claimed_key_id(headers)
     key = await ring.lookup(key_id) if key_id else None
@@ -48,7 +52,8 @@ async def verify_member_message(store: Store, ring: KeyRing, method: str, url: s
 
     verified = verify_request(method, url, headers, body, resolve_key=resolve, max_age=max_age)
     assert key is not None
-    await _remember_nonce(store, verified, now)
+    if remember:
+        await _remember_nonce(store, verified, now)
     return SignedBy(member=key.member, key_id=key.key_id, nonce=verified.nonce)
 
 
@@ -68,6 +73,17 @@ async def _remember_nonce(store: Store, verified: VerifiedSignature, now: dateti
     except sa.exc.IntegrityError:
         raise SignatureRejected("replayed", f"nonce {verified.nonce!r} of key "
                                             f"{verified.key_id!r} was already used") from None
+
+
+async def remember_nonce(conn, signed_by: SignedBy, now: datetime) -> None:
+    """Record a nonce in the caller's transaction; a replay raises IntegrityError there."""
+    await conn.execute(seen_nonces.insert().values(key_id=signed_by.key_id,
+                                                   nonce=signed_by.nonce, seen_at=now))
+
+
+def replayed(signed_by: SignedBy) -> SignatureRejected:
+    return SignatureRejected("replayed", f"nonce {signed_by.nonce!r} of key "
+                                         f"{signed_by.key_id!r} was already used")
 
 
 async def forget_old_nonces(store: Store, max_age: timedelta) -> int:
@@ -94,4 +110,5 @@ def _claimed_key_id(headers: list[tuple[str, str]]) -> str | None:
     return None
 
 
-__all__ = ["SignedBy", "MemberKey", "check_agency", "forget_old_nonces", "verify_member_message"]
+__all__ = ["SignedBy", "MemberKey", "check_agency", "forget_old_nonces", "remember_nonce",
+           "replayed", "verify_member_message"]

@@ -463,3 +463,87 @@ sa.Index("ix_cluster_languages_cluster", cluster_languages.c.cluster_id,
          cluster_languages.c.language)
 sa.Index("ix_cluster_languages_language", cluster_languages.c.language,
          cluster_languages.c.cluster_id)
+
+# --- the ILL broker (issue 5) --------------------------------------------------------------
+# One row per ILL request a borrowing member made through LibGate. ``ref`` is its
+# requestingAgencyRequestId (the same towards every lender of its rota). The ISO 18626
+# transaction with the current lender is kept in ``status`` / ``supplier_id`` / ``txn`` and
+# changed only through ``protocols.iso18626.states.Transaction.apply``; ``version`` makes every
+# change a conditional UPDATE (optimistic concurrency: no lost update on SQLite or PostgreSQL).
+ill_requests = sa.Table(
+    "ill_requests", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("ref", sa.String(64), nullable=False),
+    sa.Column("requester_id", sa.Integer, sa.ForeignKey("members.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("cluster_id", sa.Integer, sa.ForeignKey("clusters.id")),
+    sa.Column("service_type", sa.String(8), nullable=False),       # Loan | Copy
+    sa.Column("citation", JSONType, nullable=False),                # what is asked for
+    sa.Column("item_key", sa.String(255), nullable=False),          # duplicate detection
+    sa.Column("patron_ref", sa.String(255)),
+    sa.Column("needed_by", sa.Date),
+    sa.Column("accept_print", sa.Boolean, nullable=False, server_default=sa.false()),
+    # held | in-progress | unfilled | completed | cancelled | no-lenders
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("holds", JSONType, nullable=False),                   # why it waits for staff
+    sa.Column("position", sa.Integer, nullable=False, server_default="0"),  # current rota entry
+    sa.Column("supplier_id", sa.Integer, sa.ForeignKey("members.id", ondelete="SET NULL"),
+              index=True),
+    sa.Column("status", sa.String(32)),                             # ISO 18626 status
+    sa.Column("txn", JSONType, nullable=False),                     # the rest of the Transaction
+    sa.Column("excluded", JSONType, nullable=False),                # members left off, and why
+    sa.Column("conditions", JSONType),                              # a lender's pending conditions
+    sa.Column("deadline_at", Timestamp),                            # current lender must answer by
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("requester_id", "ref", name="uq_ill_requests_requester_ref"),
+)
+sa.Index("ix_ill_requests_state_deadline", ill_requests.c.state, ill_requests.c.deadline_at)
+
+# the rota of a request: one row per lender, in order, with the reason for its position
+ill_rota = sa.Table(
+    "ill_rota", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("request_id", sa.Integer, sa.ForeignKey("ill_requests.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("member_id", sa.Integer, sa.ForeignKey("members.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("term", sa.Text),                          # licence term that allowed a copy
+    # waiting | sent | unfilled | no-answer | closed | supplied | cancelled
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("sent_at", Timestamp),
+    sa.Column("answered_at", Timestamp),
+    sa.UniqueConstraint("request_id", "position", name="uq_ill_rota_request_position"),
+)
+
+# every ISO 18626 message in and out (and the broker's own decisions), for audit: the raw XML
+# (secrets redacted), its parsed form, the signature verdict and the answer
+ill_messages = sa.Table(
+    "ill_messages", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("request_id", sa.Integer, sa.ForeignKey("ill_requests.id", ondelete="CASCADE"),
+              index=True),
+    sa.Column("direction", sa.String(8), nullable=False),       # in | out | internal
+    sa.Column("kind", sa.String(48)),
+    sa.Column("member_id", sa.Integer, sa.ForeignKey("members.id", ondelete="SET NULL"),
+              index=True),                                     # the peer
+    sa.Column("raw", sa.Text),
+    sa.Column("parsed", JSONType),
+    sa.Column("signature", sa.Text, nullable=False),            # verdict
+    sa.Column("outcome", sa.Text),
+    sa.Column("answer", sa.Text),                               # the confirmation
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+# URLs a member registered to hear about its requests' state changes (signed like messages)
+ill_webhooks = sa.Table(
+    "ill_webhooks", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("member_id", sa.Integer, sa.ForeignKey("members.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
