@@ -37,8 +37,6 @@ STATUSES = ("ExpectToSupply", "WillSupply", "Loaned", "Overdue")
 
 async def prepare(db: str, key_file: str, requests: int) -> dict:
     """Members, LA's key, and ``requests`` requests already sent to LA."""
-    import sqlalchemy as sa
-
     from config.settings import load_settings
     from gateway import registry
     from gateway.broker import flow
@@ -46,7 +44,6 @@ async def prepare(db: str, key_file: str, requests: int) -> dict:
     from gateway.security.keys import create_member_key
     from gateway.store import open_store
     from gateway.store.schema import ill_requests, ill_rota
-    from protocols.httpsig import private_key_pem  # noqa: F401
 
     store = await open_store(db)
     settings = load_settings(None, {"db": db, "gateway_key_file": key_file}, environ={})

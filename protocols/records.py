@@ -5,7 +5,7 @@ Plain dataclasses, no I/O. ``to_dict``/``from_dict`` give the JSON form the stor
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 FORMATS = (

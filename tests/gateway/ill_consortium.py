@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import pytest
 import sqlalchemy as sa
 from aiohttp import web
 
@@ -238,3 +239,13 @@ async def cleanup(runners: list) -> None:
 
 __all__ = ["Consortium", "FakePeer", "build", "cleanup", "BORROWER", "PEER_LENDERS",
            "INSIDE_LENDER", "Status", "ReasonForMessage", "YesNo"]
+
+
+# the simulated consortium for a test: built on the test's store, torn down after it
+@pytest.fixture
+async def consortium(aiohttp_client, store, settings):
+    runners: list = []
+    built = await build(aiohttp_client, store, settings, runners)
+    yield built
+    await built.broker.drain()
+    await cleanup(runners)

@@ -5,22 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 
-from tests.gateway.ill_consortium import (
+from tests.gateway.ill_consortium import (  # noqa: F401  (consortium: fixture)
+    consortium,
     BORROWER, INSIDE_LENDER, PEER_LENDERS, ReasonForMessage, Status, YesNo, build, cleanup,
 )
 
 LA, LB, LC, LD = PEER_LENDERS
-
-
-@pytest.fixture
-async def consortium(aiohttp_client, store, settings):
-    runners: list = []
-    built = await build(aiohttp_client, store, settings, runners)
-    yield built
-    await built.broker.drain()
-    await cleanup(runners)
 
 
 async def test_a_loan_filled_by_the_first_lender(consortium):

@@ -10,8 +10,9 @@ import pytest
 
 from gateway import eresources, posture
 from protocols.eresources.kbart import COLUMNS
-from tests.gateway.ill_consortium import (
-    BORROWER, INSIDE_LENDER, PEER_LENDERS, Status, build, cleanup,
+from tests.gateway.ill_consortium import (  # noqa: F401  (consortium: fixture)
+    consortium,
+    BORROWER, INSIDE_LENDER, PEER_LENDERS, Status,
 )
 
 LA, LB, LC, LD = PEER_LENDERS
@@ -27,15 +28,6 @@ PROHIBITED = ('[[licence]]\npackage = "Big Deal"\nillElectronic = "Prohibited (e
 def kbart(*rows: dict[str, str]) -> str:
     return "\n".join(["\t".join(COLUMNS)] + ["\t".join(r.get(c, "") for c in COLUMNS)
                                              for r in rows]) + "\n"
-
-
-@pytest.fixture
-async def consortium(aiohttp_client, store, settings):
-    runners: list = []
-    built = await build(aiohttp_client, store, settings, runners)
-    yield built
-    await built.broker.drain()
-    await cleanup(runners)
 
 
 async def _status(c, member: str, status: str) -> None:

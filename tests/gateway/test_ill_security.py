@@ -11,7 +11,7 @@ import pytest
 
 from protocols.iso18626.codec import decode, encode
 from protocols.iso18626.codes import Status
-from tests.gateway.ill_consortium import BORROWER, PEER_LENDERS, build, cleanup
+from tests.gateway.ill_consortium import consortium, BORROWER, PEER_LENDERS
 
 LA, LB, LC, LD = PEER_LENDERS
 XXE = b"""<?xml version="1.0"?>
@@ -24,15 +24,6 @@ LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
                                                   else b"&lol;" * 10) for n in range(1, 10))
           + b']><ISO18626Message xmlns="http://illtransactions.org/2013/iso18626" '
             b'version="1.2">&lol9;</ISO18626Message>')
-
-
-@pytest.fixture
-async def consortium(aiohttp_client, store, settings):
-    runners: list = []
-    built = await build(aiohttp_client, store, settings, runners)
-    yield built
-    await built.broker.drain()
-    await cleanup(runners)
 
 
 async def _status(c, request_id):
