@@ -15,6 +15,7 @@ from connectors.http import make_session
 from gateway.catalogue import RecordNotFound
 from gateway.harvest.probe import make_prober
 from gateway.harvest.runner import Harvester
+from gateway import housekeeping
 from gateway.broker.engine import Broker
 from gateway.keys import (
     BACKGROUND,
@@ -98,17 +99,20 @@ def create_app(settings: Settings, store: Store | None = None, *,
         app[OAI] = OaiProvider(app[STORE], settings)
         app[BROKER] = Broker(app[STORE], settings, app[GATEWAY_KEY], session,
                              files_dir=eresource_views.files_dir(app))
-        ticker = deadlines = None
+        ticker = deadlines = tidying = None
         if schedule:
             deadlines = asyncio.create_task(app[BROKER].run_deadlines(settings.ill_check_interval))
+            tidying = asyncio.create_task(housekeeping.run(app[STORE], settings,
+                                                           settings.ill_check_interval))
             app[SCHEDULER] = Scheduler(app[STORE], app[HARVESTER],
                                        interval=settings.scheduler_interval)
             ticker = asyncio.create_task(app[SCHEDULER].run())
         yield
-        if deadlines is not None:
-            deadlines.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await deadlines
+        for loop in (deadlines, tidying):
+            if loop is not None:
+                loop.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await loop
         await app[BROKER].drain()
         if ticker is not None:
             ticker.cancel()

@@ -21,10 +21,14 @@ from gateway.store.schema import (
     MEMBER_STATUSES,
     cluster_records,
     clusters,
+    digitized_records,
     emergencies,
+    eresource_identifiers,
     holdings,
+    match_keys,
     member_status_periods,
     members,
+    records,
 )
 
 
@@ -112,7 +116,9 @@ async def current_emergency(conn: AsyncConnection, day: dt.date | None = None) -
 
 
 async def posture(conn: AsyncConnection, day: dt.date) -> dict:
-    """Who is closed, and what share of the union catalogue still lends physically."""
+    """Who is closed, and what share of the union catalogue is still lendable physically (a
+    lendable copy at an open or limited member), available digitally (a digitized copy, or an
+    e-resource holding by ISBN/ISSN), or not at all."""
     statuses = await effective_statuses(conn, day)
     by_status: dict[str, list[str]] = {s: [] for s in MEMBER_STATUSES}
     for status in statuses.values():
@@ -120,14 +126,31 @@ async def posture(conn: AsyncConnection, day: dt.date) -> dict:
     lending = [code for code, s in statuses.items() if s.status in ("open", "limited")]
     total = await conn.scalar(sa.select(sa.func.count()).select_from(clusters)
                               .where(clusters.c.deleted.is_(False))) or 0
-    physical = 0
-    if lending and total:
-        physical = await conn.scalar(
-            sa.select(sa.func.count(sa.distinct(cluster_records.c.cluster_id)))
-            .select_from(cluster_records
-                         .join(holdings, holdings.c.record_id == cluster_records.c.record_id)
-                         .join(members, members.c.id == holdings.c.member_id))
-            .where(holdings.c.lendable.is_(True) & members.c.code.in_(lending))) or 0
+    physical_ids = (
+        sa.select(cluster_records.c.cluster_id)
+        .select_from(cluster_records
+                     .join(holdings, holdings.c.record_id == cluster_records.c.record_id)
+                     .join(members, members.c.id == holdings.c.member_id))
+        .where(holdings.c.lendable.is_(True) & members.c.code.in_(lending or [""])))
+    # digitally: a member offers a digitized copy, or holds the title as an e-resource
+    digital_ids = sa.union(
+        sa.select(cluster_records.c.cluster_id).select_from(
+            cluster_records.join(records, records.c.id == cluster_records.c.record_id)
+            .join(digitized_records, (digitized_records.c.member_id == records.c.member_id)
+                  & (digitized_records.c.local_id == records.c.local_id))),
+        sa.select(cluster_records.c.cluster_id).select_from(
+            cluster_records.join(match_keys, match_keys.c.record_id == cluster_records.c.record_id)
+            .join(eresource_identifiers, eresource_identifiers.c.value == match_keys.c.value))
+        .where(match_keys.c.kind.in_(("isbn", "issn"))))
+    digital_set = digital_ids.subquery()
+
+    async def count(ids) -> int:
+        return await conn.scalar(sa.select(sa.func.count(sa.distinct(ids.c.cluster_id)))) or 0
+    physical = await count(physical_ids.subquery())
+    digital = await count(digital_set)
+    both = await count(physical_ids.where(
+        cluster_records.c.cluster_id.in_(sa.select(digital_set.c.cluster_id))).subquery())
+    neither = total - (physical + digital - both)
     return {
         "date": day.isoformat(),
         "emergency": await current_emergency(conn, day),
@@ -135,6 +158,9 @@ async def posture(conn: AsyncConnection, day: dt.date) -> dict:
         "statuses": [s.to_json() for s in sorted(statuses.values(), key=lambda s: s.member)],
         "clusters": total,
         "lendable_physically": physical,
-        "not_lendable_physically": total - physical,
+        "available_digitally": digital,
+        "not_available": neither,
         "share_lendable_physically": round(physical / total, 4) if total else None,
+        "share_available_digitally": round(digital / total, 4) if total else None,
+        "share_not_available": round(neither / total, 4) if total else None,
     }

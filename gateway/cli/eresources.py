@@ -151,9 +151,9 @@ def show_posture(ctx: click.Context, day: str | None, as_json: bool) -> None:
         table.add_row(s["member"], s["status"], s["reason"] or "", s["starts_on"] or "",
                       s["ends_on"] or "")
     console.print(table)
-    share = summary["share_lendable_physically"]
-    console.print(f"{summary['lendable_physically']} of {summary['clusters']} works lend "
-                  f"physically" + (f" ({share:.0%})" if share is not None else ""))
+    console.print(f"of {summary['clusters']} works: {summary['lendable_physically']} lend "
+                  f"physically, {summary['available_digitally']} are available digitally, "
+                  f"{summary['not_available']} neither")
 
 
 @command(copyright_group, "report")

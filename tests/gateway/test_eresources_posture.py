@@ -186,3 +186,19 @@ async def test_the_sixth_recent_copy_of_a_journal_is_flagged_and_reported(store)
     (nature,) = summary["titles"]
     assert (nature["CCG"], nature["CCL"], nature["royalty"]) == (6, 1, 1)
     assert nature["needs_decision"] == []
+
+
+async def test_housekeeping_purges_links_ends_checkouts_and_forgets_nonces(store, settings,
+                                                                          tmp_path):
+    from gateway import housekeeping
+
+    await _members(store, "US-AAA", "US-BBB")
+    key = load_gateway_key(str(tmp_path / "gw.pem"), store.url)
+    async with store.begin() as conn:
+        await access_links.create_link(conn, key, lender="US-AAA", borrower="US-BBB",
+                                       files_dir=tmp_path / "files", content=b"copy")
+    assert await housekeeping.tidy(store, settings) == {
+        "links_purged": 0, "checkouts_expired": 0, "nonces_forgotten": 0}
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=31)
+    done = await housekeeping.tidy(store, settings, now=later)
+    assert done["links_purged"] == 1 and list((tmp_path / "files").iterdir()) == []

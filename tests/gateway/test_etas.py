@@ -133,3 +133,29 @@ async def test_the_api_scopes_checkouts_to_the_readers_member(aiohttp_client, st
                                    headers={"Authorization": f"Bearer {aaa}"})
     assert returned.status == 200
     assert (await (await client.get("/api/etas/report")).json())[0]["checkouts"] == 1
+
+
+async def test_posture_counts_works_lendable_physically_digitally_or_not_at_all(store):
+    cid = await _work(store)                  # US-AAA (closed) in print, US-HATHI digitized
+    await registry.add_member(store, "US-OPEN", "open library")
+    lonely = await _record(store, "US-OPEN", "o1", 1)
+    async with store.begin() as conn:
+        other = (await conn.execute(clusters.insert().values(
+            merged={}, record_count=1, created_at=NOW, updated_at=NOW
+        ).returning(clusters.c.id))).scalar_one()
+        await conn.execute(cluster_records.insert().values(
+            record_id=lonely, cluster_id=other, member_id=await registry.member_id(conn,
+                                                                                    "US-OPEN")))
+        closed = await posture.posture(conn, NOW.date())
+        await posture.set_status(conn, "US-AAA", "open")
+        reopened = await posture.posture(conn, NOW.date())
+        await posture.set_status(conn, "US-OPEN", "closed")
+        await posture.set_status(conn, "US-AAA", "closed")
+        dark = await posture.posture(conn, NOW.date())
+    assert cid != other
+    assert (closed["lendable_physically"], closed["available_digitally"],
+            closed["not_available"]) == (1, 1, 0)
+    assert (reopened["lendable_physically"], reopened["not_available"]) == (2, 0)
+    assert (dark["lendable_physically"], dark["available_digitally"],
+            dark["not_available"]) == (0, 1, 1)
+    assert dark["share_not_available"] == 0.5
