@@ -27,7 +27,10 @@ def db_url(request, tmp_path):
 
 
 @pytest.fixture
-def libgate(db_url):
+def libgate(db_url, tmp_path, monkeypatch):
+    # the gateway key beside the SQLite file, or (PostgreSQL) in the test's folder, never in
+    # the checkout
+    monkeypatch.setenv("LIBGATE_GATEWAY_KEY_FILE", str(tmp_path / "gateway-key.pem"))
     runner = CliRunner()
 
     def run(*args: str, ok: bool = True):

@@ -8,9 +8,11 @@ their merged records made from real MARC records in ../shared/data/marc.
 from __future__ import annotations
 
 import asyncio
-import json
 import dataclasses
+import json
+import tempfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -36,9 +38,12 @@ PAGE = 7
 
 
 def oai_settings(store, **extra):
+    # the gateway key goes to the temp folder: with PostgreSQL there is no database folder
+    # to put it beside, and a test must not write into the checkout
+    key = Path(tempfile.gettempdir()) / "libgate-test-gateway-key.pem"
     return load_settings(None, {"db": store.url, "probe_endpoints": False,
                                 "oai_repository_identifier": REPO, "oai_page_size": PAGE,
-                                **extra}, environ={})
+                                "gateway_key_file": str(key), **extra}, environ={})
 
 
 def ident(cluster_id: int) -> str:
