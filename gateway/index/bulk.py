@@ -24,9 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.index.merge import SourceRecord, merge_cluster
 from gateway.index.search import insert_documents
 from gateway.index.store import chunks
-from gateway.store.schema import cluster_sets, clusters, holdings, records
+from gateway.index.search_sql import fts_row
+from gateway.store.schema import (
+    cluster_holders, cluster_identifiers, cluster_languages, cluster_sets, clusters, holdings,
+    records, search_docs,
+)
 from protocols.oaipmh.provider import set_specs_for
-from protocols.search_query import search_document
+from protocols.search_query import TEXT_COLUMNS, SearchDocument, search_document
 from protocols.union import UnionRecord
 
 PAGE = 5000
@@ -155,9 +159,30 @@ async def _flush(conn: AsyncConnection, done: list[tuple[int, int, dict[str, Any
         unions.append(union)
     mid = time.perf_counter()
     plan.timings.clustering += mid - started
-    await insert_documents(conn, [search_document(u) for u in unions])
+    await _insert_documents(conn, [search_document(u) for u in unions])
     mid2 = time.perf_counter()
     plan.timings.search += mid2 - mid
     await insert_rows(conn, cluster_sets, ("cluster_id", "set_spec"), (
         (u.cluster_id, spec) for u in unions for spec in dict.fromkeys(set_specs_for(u))))
     plan.timings.sets += time.perf_counter() - mid2
+
+
+async def _insert_documents(conn: AsyncConnection, docs: Sequence[SearchDocument]) -> None:
+    """search.insert_documents; on SQLite the same rows through raw executemany."""
+    if conn.dialect.name != "sqlite":
+        await insert_documents(conn, docs)
+        return
+    await insert_rows(conn, search_docs, ("cluster_id", "year", "format", "lendable",
+                                          "holder_count", "languages", "holders"), (
+        (d.cluster_id, d.year, d.format, d.lendable, len(d.holders), " ".join(d.languages),
+         " ".join(m for m, _ in d.holders)) for d in docs))
+    await conn.exec_driver_sql(
+        f"INSERT INTO search_fts (rowid, {', '.join(TEXT_COLUMNS)}) "
+        f"VALUES (?, {', '.join('?' for _ in TEXT_COLUMNS)})",
+        [tuple(row.values()) for row in map(fts_row, docs)])
+    await insert_rows(conn, cluster_identifiers, ("cluster_id", "kind", "value"), (
+        (d.cluster_id, k, v) for d in docs for k, v in d.identifiers))
+    await insert_rows(conn, cluster_holders, ("cluster_id", "member", "lendable"), (
+        (d.cluster_id, m, lends) for d in docs for m, lends in d.holders))
+    await insert_rows(conn, cluster_languages, ("cluster_id", "language"), (
+        (d.cluster_id, lang) for d in docs for lang in d.languages))

@@ -77,10 +77,11 @@ async def rebuild(conn: AsyncConnection, *, policy: ClusterPolicy | None = None
         (p.record_id, kind, value) for p in profiles.values() for kind, value in p.keys))
     old = await _all_memberships(conn)
     ordered = sorted(profiles.values(), key=lambda p: p.sort_key)
+    profiles.clear()                       # one reference to each profile is enough
     member_id_of = {p.record_id: member_ids[p.member] for p in ordered}
-    refs = {(p.member, p.local_id): p.record_id for p in ordered}
-    merges, splits = decision_pairs(await decisions(conn), refs)
-    del refs
+    all_decisions = await decisions(conn)
+    merges, splits = decision_pairs(all_decisions, {
+        (p.member, p.local_id): p.record_id for p in ordered} if all_decisions else {})
     plan = plan_clusters(ordered, policy=policy.match_policy, key_limit=policy.key_limit,
                          max_size=policy.max_size, merges=merges, splits=splits)
     del ordered, profiles                  # the merge pass below needs no profiles
@@ -181,6 +182,7 @@ async def check(conn: AsyncConnection, *, repair: bool = False,
     problems["bad_counts"] = sorted(r.id for r in rows if r.record_count != counts.get(r.id, 0)
                                     or bool(r.deleted) != (counts.get(r.id, 0) == 0))
     ordered = sorted(profiles.values(), key=lambda p: p.sort_key)
+    profiles.clear()                       # one reference to each profile is enough
     refs = {(p.member, p.local_id): p.record_id for p in ordered}
     merges, splits = decision_pairs(await decisions(conn), refs)
     plan = plan_clusters(ordered, policy=policy.match_policy, key_limit=policy.key_limit,
