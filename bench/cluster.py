@@ -6,7 +6,9 @@ own ISBN/OCLC number, and one of 40 member libraries as holder (with one holding
 third of the records are duplicates: a work is catalogued by 2-3 members, sharing identifiers
 (one of the copies without its ISBN, so it matches on title/author; one in ALL CAPS).
 Then, in a child process per size so that peak RSS is its own, it times the rebuild: keys,
-candidate pairs, rules, union-find, memberships, links and merged records, one transaction.
+candidate pairs, rules, union-find, memberships, links and merged records, and the search rows
+and OAI sets that follow every cluster change, one transaction; the split (clustering /
+search / sets) is printed.
 
 Prints records/s (target ≥ 20,000/s), peak RSS (target < 1 GB), the time ratio of the
 largest to the smallest size (target ≤ 2.2 × for 2 × records), and the rebuild's time against
@@ -220,11 +222,18 @@ def main() -> None:
                   f"(target < 1024); anchor (bare read of every record) "
                   f"{result['anchor_seconds']:.1f}s, rebuild = "
                   f"{result['seconds'] / result['anchor_seconds']:.1f} × anchor", flush=True)
+            split = result.get("timings", {})
+            print("          split: " + ", ".join(
+                f"{part} {seconds:.1f}s ({seconds / result['seconds']:.0%})"
+                for part, seconds in split.items()), flush=True)
     if len(sizes) >= 2:
         small, large = sizes[0], sizes[-1]
         ratio = results[large]["seconds"] / results[small]["seconds"]
+        anchored = ((results[large]["seconds"] / results[large]["anchor_seconds"])
+                    / (results[small]["seconds"] / results[small]["anchor_seconds"]))
         print(f"time {large} / time {small} = {ratio:.2f} for {large / small:.1f} × records "
-              f"(target ≤ 2.2 for 2 ×)")
+              f"(target ≤ 2.2 for 2 ×); against the anchor (rebuild/anchor at {large} over "
+              f"rebuild/anchor at {small}) {anchored:.2f}")
 
 
 if __name__ == "__main__":

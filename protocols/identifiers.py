@@ -257,6 +257,9 @@ def fold_text(s: str | None) -> str:
     """
     if not s:
         return ""
+    if s.isascii():          # most text: nothing to translate, decompose or strip
+        return " ".join(s.casefold().split())
     decomposed = unicodedata.normalize("NFKD", s.translate(_FOLD_EXTRA))
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(stripped.casefold().split())
+    if not decomposed.isascii():
+        decomposed = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(decomposed.casefold().split())

@@ -39,9 +39,13 @@ def unregister(listener: ClustersChanged) -> None:
         _LISTENERS.remove(listener)
 
 
-async def clusters_changed(conn: AsyncConnection, changed_ids: Collection[int]) -> None:
-    """Tell every registered listener which clusters changed (added, updated or deleted)."""
+async def clusters_changed(conn: AsyncConnection, changed_ids: Collection[int], *,
+                           standing: bool = True) -> None:
+    """Tell every registered listener which clusters changed (added, updated or deleted).
+
+    ``standing=False``: the caller has already rewritten these clusters' search rows and OAI
+    sets in bulk (`libgate clusters rebuild`); only the other registered listeners run."""
     if not changed_ids:
         return
-    for listener in [*_standing(), *_LISTENERS]:
+    for listener in [*(_standing() if standing else ()), *_LISTENERS]:
         await listener(conn, changed_ids)

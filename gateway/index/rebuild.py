@@ -14,17 +14,20 @@ changed setting) — and with ``repair`` re-clusters the records involved.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.index.engine import (
-    apply_plan, decision_pairs, recluster_records, serialize_clustering,
-)
+from gateway.index import hooks
+from gateway.index.bulk import MergePlan, clear_search_and_sets, insert_rows, merge_all
+from gateway.index.engine import decision_pairs, recluster_records, serialize_clustering
 from gateway.index.policy import ClusterPolicy, current_policy
-from gateway.index.store import chunks, decisions, member_table
-from gateway.store.schema import cluster_records, clusters, match_keys, records
+from gateway.index.search import reindex_clusters
+from gateway.index.store import assign_ids, chunks, decisions, member_table, now
+from gateway.oai_provider import refresh_sets
+from gateway.store.schema import cluster_links, cluster_records, clusters, match_keys, records
 from protocols.matching import Profile, plan_clusters, profile_of
 
 PAGE = 5000
@@ -56,23 +59,107 @@ async def _all_memberships(conn: AsyncConnection) -> dict[int, int]:
 
 async def rebuild(conn: AsyncConnection, *, policy: ClusterPolicy | None = None
                   ) -> dict[str, Any]:
-    """Re-cluster every record; returns counts (records, clusters, changed)."""
+    """Re-cluster every record; returns counts (records, clusters, changed) and ``timings``
+    (seconds of clustering, search rows and OAI sets).
+
+    The same ``plan_clusters`` and ``assign_ids`` as the incremental path; the writing is the
+    bulk path of ``gateway.index.bulk`` (one streaming pass builds every merged record, its
+    search rows and its sets), and the standing change listeners are told not to redo them."""
     policy = policy or current_policy()
+    started = time.perf_counter()
     await serialize_clustering(conn)
     member_info = await member_table(conn)
+    member_ids = {code: mid for mid, (code, _s) in member_info.items()}
     profiles = await _all_profiles(conn, member_info)
+    record_count = len(profiles)
     await conn.execute(match_keys.delete())
-    rows = ({"record_id": p.record_id, "kind": kind, "value": value}
-            for p in profiles.values() for kind, value in p.keys)
-    for batch in chunks(rows, 5000):
-        await conn.execute(match_keys.insert(), batch)
+    await insert_rows(conn, match_keys, ("record_id", "kind", "value"), (
+        (p.record_id, kind, value) for p in profiles.values() for kind, value in p.keys))
     old = await _all_memberships(conn)
-    scope = set(old) | set(profiles)
-    changed = await apply_plan(conn, profiles, scope, (), policy, (), member_info,
-                               await decisions(conn), old=old, refresh_all=True)
-    live = await conn.scalar(sa.select(sa.func.count()).select_from(clusters).where(
-        clusters.c.deleted.is_(False)))
-    return {"records": len(profiles), "clusters": live, "changed": len(changed)}
+    ordered = sorted(profiles.values(), key=lambda p: p.sort_key)
+    profiles.clear()                       # one reference to each profile is enough
+    member_id_of = {p.record_id: member_ids[p.member] for p in ordered}
+    all_decisions = await decisions(conn)
+    merges, splits = decision_pairs(all_decisions, {
+        (p.member, p.local_id): p.record_id for p in ordered} if all_decisions else {})
+    plan = plan_clusters(ordered, policy=policy.match_policy, key_limit=policy.key_limit,
+                         max_size=policy.max_size, merges=merges, splits=splits)
+    del ordered, profiles                  # the merge pass below needs no profiles
+    chosen = assign_ids(plan.groups, old)
+    stamp = now()
+    fresh_ids = await _allocate_cluster_ids(conn, sum(1 for c in chosen if c is None))
+    fresh = iter(fresh_ids)
+    merge_plan = MergePlan(cluster_of={}, size_of={}, rule_of={}, fresh=set(fresh_ids),
+                           stamp=stamp, member_info=member_info)
+    link_rows: list[dict[str, Any]] = []
+    for group, cid in zip(plan.groups, chosen, strict=True):
+        if cid is None:
+            cid = next(fresh)
+        merge_plan.size_of[cid] = len(group.record_ids)
+        for rid in group.record_ids:
+            merge_plan.cluster_of[rid] = cid
+        if group.links:
+            # as store._attach_rules: the first link naming a record as b, else as a; the
+            # seed (first in (member, local id) order) has no rule
+            attached: dict[int, str] = {}
+            for link in group.links:
+                attached.setdefault(link.record_b, link.rule)
+            for link in group.links:
+                attached.setdefault(link.record_a, link.rule)
+            attached.pop(group.record_ids[0], None)
+            merge_plan.rule_of.update(attached)
+            link_rows.extend({"cluster_id": cid, "record_a": link.record_a,
+                              "record_b": link.record_b, "rule": link.rule,
+                              "evidence": link.evidence, "created_at": stamp}
+                             for link in group.links)
+    del plan, chosen
+    new_of = merge_plan.cluster_of
+    old_ids = set(old.values())
+    emptied = old_ids - merge_plan.size_of.keys()
+    timings = merge_plan.timings
+    timings.clustering += time.perf_counter() - started
+
+    await clear_search_and_sets(conn, old_ids - emptied)
+    await merge_all(conn, merge_plan)
+    started = time.perf_counter()
+    for batch in chunks(sorted(emptied)):
+        await conn.execute(clusters.update().where(clusters.c.id.in_(batch)).values(
+            deleted=True, record_count=0, updated_at=stamp))
+    moved = sorted(rid for rid in old.keys() | new_of.keys() if old.get(rid) != new_of.get(rid))
+    for batch in chunks(moved):
+        await conn.execute(cluster_records.delete().where(cluster_records.c.record_id.in_(batch)))
+    await insert_rows(conn, cluster_records, ("record_id", "cluster_id", "member_id"), (
+        (rid, new_of[rid], member_id_of[rid]) for rid in moved if rid in new_of))
+    await conn.execute(cluster_links.delete())     # a deleted cluster has no links
+    for batch in chunks(link_rows, 5000):
+        await conn.execute(cluster_links.insert(), batch)
+    timings.clustering += time.perf_counter() - started
+    if emptied:                     # the ordinary listeners: they keep a dissolved one's sets
+        started = time.perf_counter()
+        await reindex_clusters(conn, emptied)
+        timings.search += time.perf_counter() - started
+        started = time.perf_counter()
+        await refresh_sets(conn, emptied)
+        timings.sets += time.perf_counter() - started
+    changed = merge_plan.size_of.keys() | emptied
+    await hooks.clusters_changed(conn, changed, standing=False)
+    return {"records": record_count, "clusters": len(merge_plan.size_of),
+            "changed": len(changed), "timings": timings.as_dict()}
+
+
+async def _allocate_cluster_ids(conn: AsyncConnection, count: int) -> list[int]:
+    """``count`` new cluster ids after max(id); the rows are inserted with their merged
+    record. The rebuild holds the write lock for its whole transaction."""
+    if count == 0:
+        return []
+    if conn.dialect.name == "postgresql":
+        await conn.execute(sa.text("LOCK TABLE clusters IN EXCLUSIVE MODE"))
+    first = (await conn.scalar(sa.select(sa.func.max(clusters.c.id))) or 0) + 1
+    last = first + count - 1
+    if conn.dialect.name == "postgresql":
+        await conn.execute(sa.text(
+            "SELECT setval(pg_get_serial_sequence('clusters', 'id'), :last)"), {"last": last})
+    return list(range(first, last + 1))
 
 
 async def check(conn: AsyncConnection, *, repair: bool = False,
@@ -95,6 +182,7 @@ async def check(conn: AsyncConnection, *, repair: bool = False,
     problems["bad_counts"] = sorted(r.id for r in rows if r.record_count != counts.get(r.id, 0)
                                     or bool(r.deleted) != (counts.get(r.id, 0) == 0))
     ordered = sorted(profiles.values(), key=lambda p: p.sort_key)
+    profiles.clear()                       # one reference to each profile is enough
     refs = {(p.member, p.local_id): p.record_id for p in ordered}
     merges, splits = decision_pairs(await decisions(conn), refs)
     plan = plan_clusters(ordered, policy=policy.match_policy, key_limit=policy.key_limit,

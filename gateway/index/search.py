@@ -32,8 +32,8 @@ from gateway.store.schema import (
 from protocols.search_query import SearchDocument, SearchQuery, search_document
 from protocols.union import UnionRecord
 
-__all__ = ["SearchHit", "SearchResult", "rebuild_search_index", "reindex_clusters", "search",
-           "search_store"]
+__all__ = ["SearchHit", "SearchResult", "clear_search_index", "insert_documents",
+           "rebuild_search_index", "reindex_clusters", "search", "search_store"]
 
 REINDEX_CHUNK = 500
 FACET_LIMIT = 30            # values shown per facet (languages and members can be many)
@@ -60,10 +60,7 @@ async def reindex_clusters(conn: AsyncConnection, cluster_ids: Iterable[int]) ->
 
 async def rebuild_search_index(conn: AsyncConnection, *, batch: int = 5000) -> int:
     """Index every live cluster from scratch; returns how many were indexed."""
-    for table in (cluster_languages, cluster_holders, cluster_identifiers, search_docs):
-        await conn.execute(sa.delete(table))
-    if conn.dialect.name == "sqlite":
-        await conn.execute(sa.text("DELETE FROM search_fts"))
+    await clear_search_index(conn)
     done, last = 0, 0
     while True:
         rows = (await conn.execute(
@@ -75,6 +72,19 @@ async def rebuild_search_index(conn: AsyncConnection, *, batch: int = 5000) -> i
         await _insert(conn, [search_document(_union(r.id, r.merged)) for r in rows])
         done += len(rows)
         last = rows[-1].id
+
+
+async def clear_search_index(conn: AsyncConnection) -> None:
+    """Remove every search row (a rebuild then adds each live cluster's with insert_documents)."""
+    for table in (cluster_languages, cluster_holders, cluster_identifiers, search_docs):
+        await conn.execute(sa.delete(table))
+    if conn.dialect.name == "sqlite":
+        await conn.execute(sa.text("DELETE FROM search_fts"))
+
+
+async def insert_documents(conn: AsyncConnection, docs: Sequence[SearchDocument]) -> None:
+    """Add the search rows of ``docs``, whose clusters have none yet (a bulk rebuild)."""
+    await _insert(conn, docs)
 
 
 def _union(cluster_id: int, merged: dict[str, Any]) -> UnionRecord:

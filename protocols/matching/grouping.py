@@ -62,35 +62,41 @@ def plan_clusters(profiles: Sequence[Profile], *, policy: MatchPolicy = DEFAULT_
     """Cluster ``profiles``; ``merges``/``splits`` are staff decisions as record-id pairs
     (a split with None keeps the record alone)."""
     n = len(profiles)
-    position = {p.record_id: i for i, p in enumerate(profiles)}
-    # key → holder positions: an int for one holder (most keys), a list from the second on;
-    # the (kind, value) tuples are the profiles' own, so a million keys cost no new strings
-    holders: dict[tuple[str, str], int | list[int]] = {}
-    for i, profile in enumerate(profiles):
-        for key in profile.keys:
-            found = holders.get(key)
-            if found is None:
-                holders[key] = i
-            elif isinstance(found, int):
-                holders[key] = [found, i]
-            else:
-                found.append(i)
+    merges, splits = list(merges), list(splits)
+    # record id → position, for staff decisions only (a rebuild has a million profiles)
+    position = ({p.record_id: i for i, p in enumerate(profiles)} if merges or splits else {})
     off = set(blocked) | set(policy.ignored)
     off_keys = {tuple(text.split(":", 1)) for text in off}
     pairs: set[tuple[int, int]] = set()
-    for key, members in holders.items():
-        if isinstance(members, int):
-            continue
-        if len(members) > key_limit:
-            off.add(_key_text(*key))
-            continue
-        if key in off_keys:
-            continue
-        for x in range(len(members)):
-            for y in range(x + 1, len(members)):
-                i, j = members[x], members[y]
-                pairs.add((i, j) if i < j else (j, i))
-    del holders
+    # one key kind at a time (a kind's keys never meet another's), so only one kind's map is
+    # in memory: key → holder positions, an int for one holder (most keys), a list from the
+    # second on; the (kind, value) tuples are the profiles' own, so they cost no new strings
+    for kind in sorted({key[0] for profile in profiles for key in profile.keys}):
+        holders: dict[tuple[str, str], int | list[int]] = {}
+        for i, profile in enumerate(profiles):
+            for key in profile.keys:
+                if key[0] != kind:
+                    continue
+                found = holders.get(key)
+                if found is None:
+                    holders[key] = i
+                elif isinstance(found, int):
+                    holders[key] = [found, i]
+                else:
+                    found.append(i)
+        for key, members in holders.items():
+            if isinstance(members, int):
+                continue
+            if len(members) > key_limit:
+                off.add(_key_text(*key))
+                continue
+            if key in off_keys:
+                continue
+            for x in range(len(members)):
+                for y in range(x + 1, len(members)):
+                    i, j = members[x], members[y]
+                    pairs.add((i, j) if i < j else (j, i))
+        del holders
 
     edges: list[tuple[int, tuple, tuple, int, int, str, dict]] = []
     same_member_pairs: set[tuple[int, int]] = set()

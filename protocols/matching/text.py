@@ -29,9 +29,11 @@ def fold(text: str | None) -> str:
     """Unicode-folded text: NFKD, no combining marks, casefolded, punctuation → one space."""
     if not text:
         return ""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _NON_WORD.sub(" ", stripped.casefold()).strip()
+    if not text.isascii():           # ASCII text has nothing to decompose or strip
+        text = unicodedata.normalize("NFKD", text)
+        if not text.isascii():
+            text = "".join(c for c in text if not unicodedata.combining(c))
+    return _NON_WORD.sub(" ", text.casefold()).strip()
 
 
 def looks_garbled(text: str | None) -> bool:
