@@ -1,4 +1,4 @@
-"""Delivery links for copies: signed, time-limited, view-limited.
+"""Delivery links for copies (signed, time-limited, view-limited) and e-resource access grants.
 
 A lender completing a copy uploads the file (kept under the ``files_dir`` setting) or gives a
 URL; the borrower gets a link ``/links/<token>``. The token is an EdDSA JWT naming only the link
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.policy import get_policy
 from gateway.registry import RegistryError, member_id
 from gateway.security.keys import GatewayKey
+from gateway.store.engine import as_utc
 from gateway.store.schema import access_links
 from protocols import grants
 
@@ -98,8 +99,8 @@ async def open_link(conn: AsyncConnection, key: GatewayKey, token: str, *,
     if row is None:
         raise grants.TokenRefused(f"no delivery link {link_id!r}")
     if not counted.rowcount:
-        if row.purged_at is not None or _aware(row.expires_at) <= now:
-            raise LinkGone(f"this link expired on {_aware(row.expires_at):%Y-%m-%d %H:%M} UTC "
+        if row.purged_at is not None or as_utc(row.expires_at) <= now:
+            raise LinkGone(f"this link expired on {as_utc(row.expires_at):%Y-%m-%d %H:%M} UTC "
                            "and its file was removed")
         raise LinkGone(f"this link has been used its {row.max_views} times")
     return LinkView(row.file_path, row.url, row.filename, row.content_type,
@@ -120,5 +121,13 @@ async def purge_expired(conn: AsyncConnection, *, now: datetime | None = None) -
     return len(rows)
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+def issue_grant(key: GatewayKey, *, member: str, resource: str, user: str,
+                hours: float) -> tuple[str, datetime]:
+    """An access grant (EdDSA JWT) for ``user`` of ``member`` to read ``resource``; a proxy
+    verifies it offline with the key at /.well-known/jwks.json (see the README)."""
+    now = datetime.now(UTC)
+    expires = now + timedelta(hours=hours)
+    token = grants.issue({"typ": "grant", "sub": user, "mem": member, "res": resource,
+                          "iat": int(now.timestamp())}, key.private_key, kid=key.key_id,
+                         expires=expires)
+    return token, expires

@@ -126,12 +126,14 @@ async def posture(conn: AsyncConnection, day: dt.date) -> dict:
     lending = [code for code, s in statuses.items() if s.status in ("open", "limited")]
     total = await conn.scalar(sa.select(sa.func.count()).select_from(clusters)
                               .where(clusters.c.deleted.is_(False))) or 0
+    # no member lends: an IN () that matches nothing, said plainly
+    lends = members.c.code.in_(lending) if lending else sa.false()
     physical_ids = (
         sa.select(cluster_records.c.cluster_id)
         .select_from(cluster_records
                      .join(holdings, holdings.c.record_id == cluster_records.c.record_id)
                      .join(members, members.c.id == holdings.c.member_id))
-        .where(holdings.c.lendable.is_(True) & members.c.code.in_(lending or [""])))
+        .where(holdings.c.lendable.is_(True) & lends))
     # digitally: a member offers a digitized copy, or holds the title as an e-resource
     digital_ids = sa.union(
         sa.select(cluster_records.c.cluster_id).select_from(

@@ -36,6 +36,7 @@ from gateway.security.signatures import SignedBy
 from gateway.posture import effective_statuses
 from gateway.security.tokens import Principal
 from gateway.store import Store
+from gateway.store.engine import as_utc
 from gateway.store.schema import ill_requests, members
 from protocols.httpsig import sign_request
 from protocols.iso18626 import model as m
@@ -298,7 +299,7 @@ class Broker:
                     value = datetime.fromisoformat(str(params[name]))
                 except ValueError:
                     raise RegistryError(f"{name} {params[name]!r} is not an ISO date") from None
-                params[name] = value if value.tzinfo else value.replace(tzinfo=UTC)
+                params[name] = as_utc(value)
         if action == "CopyCompleted" and (params.get("content_base64") or params.get("url")):
             try:
                 content = base64.b64decode(params["content_base64"], validate=True) \

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from gateway import copyright, eresources, etas, posture
+from gateway import access_links, copyright, eresources, etas, posture
 from gateway.cli.base import command, console, emit_json, main, run_async, subgroup
 from gateway.cli.members import members
 from gateway.policy import get_policy, set_policy
@@ -196,14 +196,12 @@ def decide(ctx: click.Context, entry_id: int, decision: str) -> None:
 @click.option("--hours", type=float, default=24.0, show_default=True)
 def issue(ctx: click.Context, member: str, resource: str, user: str, hours: float) -> None:
     """Print an access grant (EdDSA JWT) for USER of MEMBER to read RESOURCE."""
-    from gateway.views.eresources import issue_access_grant
-
     async def action(store: Store, settings):
         from gateway.registry import get_member
         await get_member(store, member)                     # refuses an unknown member
         return load_gateway_key(settings.gateway_key_file, settings.db)
     key = run_async(ctx, action)
-    token, _expires = issue_access_grant(key, member=member, resource=resource, user=user,
+    token, _expires = access_links.issue_grant(key, member=member, resource=resource, user=user,
                                          hours=hours)
     click.echo(token)
 

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.registry import member_id
 from gateway.store import Store
-from gateway.store.engine import beside_database
+from gateway.store.engine import as_utc, beside_database
 from gateway.store.schema import member_keys, members
 from protocols.httpsig import (
     load_private_key,
@@ -46,17 +46,13 @@ class MemberKey:
     valid_until: datetime | None
 
     def valid_at(self, when: datetime) -> bool:
-        return self.valid_until is None or _aware(self.valid_until) > when
+        return self.valid_until is None or as_utc(self.valid_until) > when
 
     def to_json(self) -> dict:
         return {"key_id": self.key_id, "member": self.member, "public_key": self.public_key,
                 "algorithm": "ed25519", "created_at": self.created_at.isoformat(),
                 "valid_until": self.valid_until.isoformat() if self.valid_until else None}
 
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands timestamps back naive; they were written in UTC
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 async def create_member_key(conn: AsyncConnection, code: str, *, grace: timedelta,
@@ -109,8 +105,8 @@ async def list_member_keys(conn: AsyncConnection, code: str | None = None) -> li
     if code is not None:
         query = query.where(members.c.code == code)
     return [MemberKey(key_id=r.key_id, member=r.code, public_key=r.public_key,
-                      created_at=_aware(r.created_at),
-                      valid_until=_aware(r.valid_until) if r.valid_until else None)
+                      created_at=as_utc(r.created_at),
+                      valid_until=as_utc(r.valid_until) if r.valid_until else None)
             for r in (await conn.execute(query)).all()]
 
 

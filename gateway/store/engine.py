@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, AsyncIterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -146,3 +147,9 @@ def beside_database(db_url: str, name: str) -> Path:
         if db_path and db_path != ":memory:":
             return Path(db_path).parent / name
     return Path(name)
+
+
+def as_utc(value: datetime) -> datetime:
+    """A timestamp as an aware UTC datetime: SQLite hands ``DateTime(timezone=True)`` columns
+    back naive (they were written in UTC); naive user input is read as UTC too."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -214,18 +214,6 @@ async def issue_grant(request: web.Request) -> web.Response:
         raise RegistryError(f"hours {body.get('hours')!r} is not a number") from None
     if not 0 < hours <= 24 * 31:
         raise RegistryError(f"hours {hours!r} must be between 0 and 744")
-    token, expires = issue_access_grant(request.app[GATEWAY_KEY], member=who.member,
+    token, expires = access_links.issue_grant(request.app[GATEWAY_KEY], member=who.member,
                                         resource=str(resource), user=str(user), hours=hours)
     return web.json_response({"grant": token, "expires_at": expires.isoformat()}, status=201)
-
-
-def issue_access_grant(key, *, member: str, resource: str, user: str,
-                       hours: float) -> tuple[str, dt.datetime]:
-    from protocols import grants
-
-    now = dt.datetime.now(dt.UTC)
-    expires = now + dt.timedelta(hours=hours)
-    token = grants.issue({"typ": "grant", "sub": user, "mem": member, "res": resource,
-                          "iat": int(now.timestamp())}, key.private_key, kid=key.key_id,
-                         expires=expires)
-    return token, expires
