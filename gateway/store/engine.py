@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import orjson
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -35,15 +35,20 @@ def async_url(url: str) -> str:
 
 
 class DumpedJSON(str):
-    """JSON text already made by ``json.dumps`` (e.g. in a harvest worker process): bound
+    """JSON text already made by ``dumps_json`` (e.g. in a harvest worker process): bound
     to a JSON column as it is instead of being serialized again."""
 
 
 def _json_serializer(value: Any) -> str:
-    # the engine's JSON columns go through here; plain values get SQLAlchemy's json.dumps
+    # the engine's JSON columns go through here (orjson: the clustering path reads and writes
+    # every touched record's and cluster's JSON; non-str keys become strings, as with json)
     if type(value) is DumpedJSON:
         return str(value)
-    return json.dumps(value)
+    return dumps_json(value)
+
+
+def dumps_json(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -126,7 +131,8 @@ def make_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
     elif schema:
         # a test run, or one of several consortia on one server, in its own schema
         kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
-    engine = create_async_engine(target, json_serializer=_json_serializer, **kwargs)
+    engine = create_async_engine(target, json_serializer=_json_serializer,
+                                 json_deserializer=orjson.loads, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine

@@ -7,7 +7,6 @@ owns the transaction (so a harvest can commit its checkpoint with the page's rec
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.store.engine import DumpedJSON
+from gateway.store.engine import DumpedJSON, dumps_json
 from gateway.store.schema import holdings, quarantine, records
 from protocols.records import NormalizedRecord
 
@@ -33,14 +32,14 @@ class IncomingRecord:
     raw_syntax: str                      # iso2709 | marcxml | oai_dc
     datestamp: str | None = None
     deleted: bool = False                # a tombstone (OAI-PMH deleted header)
-    # json.dumps(normalized.to_dict()) when made ahead (a harvest worker does it off the
+    # dumps_json(normalized.to_dict()) when made ahead (a harvest worker does it off the
     # event loop's core); cleared whenever ``normalized`` changes
     normalized_json: str | None = None
 
     def dump_normalized(self) -> None:
         """Serialize ``normalized`` now (in a worker), so storing it needs no JSON work."""
         if self.normalized is not None:
-            self.normalized_json = json.dumps(self.normalized.to_dict())
+            self.normalized_json = dumps_json(self.normalized.to_dict())
 
     @property
     def content_hash(self) -> str:
