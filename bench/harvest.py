@@ -158,6 +158,9 @@ def main() -> None:
                         help="only the first scenario (one member)")
     parser.add_argument("--workers", type=int, default=None,
                         help="harvest_workers for LibGate (default: the setting's default)")
+    parser.add_argument("--identical-clones", action="store_true",
+                        help="stress corpus: every clone keeps its original's content, so "
+                             "clusters grow to records/2,500 (see bench/oai_server.py)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.workers is not None:
@@ -166,7 +169,8 @@ def main() -> None:
         print(json.dumps(asyncio.run(libgate_run(args.child[0], args.child[1:]))))
         return
 
-    server, [port] = start_server("--records", str(args.records))
+    corpus = ["--identical-clones"] if args.identical_clones else []
+    server, [port] = start_server("--records", str(args.records), *corpus)
     url = f"http://127.0.0.1:{port}/oai"
     try:
         floor_n, floor_s = asyncio.run(floor_run(url))
@@ -192,7 +196,7 @@ def main() -> None:
     if args.skip_members:
         return
     server, ports = start_server("--records", str(args.member_records), "--members",
-                                 str(args.members), "--latency", "0.05")
+                                 str(args.members), "--latency", "0.05", *corpus)
     urls = [f"http://127.0.0.1:{p}/oai" for p in ports]
     try:
         alone = max(libgate_child([u])["seconds"] for u in urls[:3])

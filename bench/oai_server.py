@@ -1,11 +1,18 @@
 """A fast local OAI-PMH endpoint for the harvest benchmark (run as its own process).
 
-Serves N MARCXML records cloned from the real records in ../shared/data (new 001 and OAI
-identifier per clone), 100 per page, from pages built before the first request. With
-``--members K`` it listens on K ports, one "member" each; ``--latency`` adds a delay to every
-answer. Prints one line "ready PORT [PORT…]" when listening.
+Serves N MARCXML records derived from the real records in ../shared/data, 100 per page, from
+pages built before the first request. The first ~2,500 are the real records; every later one
+is a clone made a distinct work (a generated word before its title, an ISBN of its own), and
+about one record in seven re-submits the one before under a new id — a member catalogue has
+few exact duplicates, so the union index sees what a real harvest gives it.
+``--identical-clones`` serves the old stress corpus instead: every clone keeps its original's
+content, so each real record comes back N/2,500 times and clusters grow to that size. With
+``--members K`` it listens on K ports, one "member" each, neighbours sharing ``--overlap`` of
+their works; ``--latency`` adds a delay to every answer. Prints one line "ready PORT [PORT…]"
+when listening.
 
     python bench/oai_server.py --records 50000 [--members 1] [--latency 0.0]
+                               [--overlap 0.33] [--identical-clones]
 """
 
 from __future__ import annotations
@@ -47,15 +54,58 @@ def distinct_marcxml() -> list[str]:
     return out
 
 
-def build_pages(corpus: list[str], count: int, page_size: int, member: int = 0) -> list[bytes]:
+ID_FIELDS = re.compile(r'<datafield ind1="." ind2="." tag="0(?:10|15|16|20|22|24|35)">.*?</datafield>')
+TITLE_A = re.compile(r'(<datafield ind1="." ind2="." tag="245"><subfield code="a">)')
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+RESUBMIT_EVERY = 7        # every 7th clone re-submits the previous one under a new id
+
+
+def word(n: int) -> str:
+    letters = []
+    n += 26 * 26
+    while n:
+        n, r = divmod(n, 26)
+        letters.append(LETTERS[r])
+    return "".join(letters).capitalize()
+
+
+def isbn13(n: int) -> str:
+    body = f"979{n % 10**9:09d}"
+    total = sum((1 if i % 2 == 0 else 3) * int(d) for i, d in enumerate(body))
+    return body + str((10 - total % 10) % 10)
+
+
+def work_xml(corpus: list[str], work: int, identical: bool) -> str:
+    """The MARCXML of ``work``: the real records themselves for the first len(corpus) works;
+    after that a clone made a different work — a generated word before its title and one
+    ISBN of its own instead of its identifiers — as a catalogue of distinct books has them.
+    ``identical``: every clone keeps its original's content (each real record re-submitted
+    many times: a stress test for the clustering of large same-member groups)."""
+    xml = corpus[work % len(corpus)]
+    generation = work // len(corpus)
+    if identical or generation == 0:
+        return xml
+    xml = ID_FIELDS.sub("", xml)
+    xml = TITLE_A.sub(lambda m: m.group(1) + word(work) + " ", xml, count=1)
+    isbn = (f'<datafield ind1=" " ind2=" " tag="020"><subfield code="a">{isbn13(work)}'
+            "</subfield></datafield>")
+    at = xml.index("<datafield") if "<datafield" in xml else xml.index("</record>")
+    return xml[:at] + isbn + xml[at:]
+
+
+def build_pages(corpus: list[str], count: int, page_size: int, member: int = 0, *,
+                first_work: int = 0, identical: bool = False) -> list[bytes]:
+    """``count`` records of works ``first_work``…; about one in RESUBMIT_EVERY is the previous
+    record again under a new id (an exact re-submission: it clusters with it)."""
     pages = []
     for start in range(0, count, page_size):
         body = []
         for n in range(start, min(start + page_size, count)):
             local = f"m{member}b{n:09d}"
+            work = first_work + n - (1 if n % RESUBMIT_EVERY == RESUBMIT_EVERY - 1 else 0)
             # the records carry the MARC namespace as default namespace (no prefix)
             xml = CONTROL_001.sub(f'<controlfield tag="001">{local}</controlfield>',
-                                  corpus[n % len(corpus)], count=1)
+                                  work_xml(corpus, work, identical), count=1)
             if 'tag="001"' not in xml:
                 xml = xml.replace("</leader>", "</leader><controlfield "
                                   f'tag="001">{local}</controlfield>', 1)
@@ -103,11 +153,18 @@ async def main() -> None:
     parser.add_argument("--members", type=int, default=1)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--page-size", type=int, default=100)
+    parser.add_argument("--overlap", type=float, default=1 / 3,
+                        help="share of a member's works the next member holds too")
+    parser.add_argument("--identical-clones", action="store_true",
+                        help="clones keep their original's content (clustering stress test)")
     args = parser.parse_args()
     ports = []
     corpus = distinct_marcxml()
     for member in range(args.members):
-        pages = build_pages(corpus, args.records, args.page_size, member)
+        # member m holds works [m·shift, m·shift + records): neighbours share `overlap` of them
+        shift = round(args.records * (1 - args.overlap))
+        pages = build_pages(corpus, args.records, args.page_size, member,
+                            first_work=member * shift, identical=args.identical_clones)
         runner = web.AppRunner(make_app(pages, args.page_size, args.latency), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -154,7 +154,7 @@ class Ingest:
                                                      endpoint_id=self.endpoint_id,
                                                      rename_duplicates=True)
             await add_quarantine(conn, self.member_id, report.run_id, self.shown_source, rejected)
-            await recluster_records(conn, counts.touched)
+            await recluster_records(conn, counts.touched, fresh=counts.fresh)
             await add_counts(conn, report.run_id, records_read=read, added=counts.added,
                              updated=counts.updated, unchanged=counts.unchanged,
                              quarantined=len(rejected))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,22 +57,29 @@ def _utc(moment: datetime) -> datetime:
 # --- sets --------------------------------------------------------------------------------------
 
 
-async def refresh_sets(conn: AsyncConnection, cluster_ids: Iterable[int]) -> None:
-    """Recompute the OAI sets of ``cluster_ids`` from their merged records.
+async def refresh_sets(conn: AsyncConnection, cluster_ids: Iterable[int], *,
+                       merged: Mapping[int, UnionRecord] | None = None) -> None:
+    """Recompute the OAI sets of ``cluster_ids`` from their merged records (``merged``: the
+    live ones' merged records the caller just wrote; the others are read).
 
     A dissolved cluster whose last merged record no longer names any member keeps the sets it
     had, so its deleted record is still found by set-filtered incremental harvests.
     """
     ids = sorted(set(cluster_ids))
+    merged = merged or {}
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
-        rows = (await conn.execute(
-            sa.select(clusters.c.id, clusters.c.deleted, clusters.c.merged)
-            .where(clusters.c.id.in_(chunk)))).all()
-        if not rows:
+        # (cluster id, deleted, merged record) of each cluster that exists
+        found = [(cid, False, merged[cid]) for cid in chunk if cid in merged]
+        unknown = [cid for cid in chunk if cid not in merged]
+        if unknown:
+            found += [(row.id, row.deleted, UnionRecord.from_dict(row.merged))
+                      for row in await conn.execute(
+                          sa.select(clusters.c.id, clusters.c.deleted, clusters.c.merged)
+                          .where(clusters.c.id.in_(unknown)))]
+        if not found:
             continue
-        dissolved = {row.id for row in rows
-                     if row.deleted and not UnionRecord.from_dict(row.merged).members}
+        dissolved = {cid for cid, deleted, union in found if deleted and not union.members}
         kept: dict[int, set[str]] = {}
         if dissolved:
             for cluster_id, spec in await conn.execute(
@@ -80,12 +87,12 @@ async def refresh_sets(conn: AsyncConnection, cluster_ids: Iterable[int]) -> Non
                     .where(cluster_sets.c.cluster_id.in_(dissolved))):
                 kept.setdefault(cluster_id, set()).add(spec)
         await conn.execute(sa.delete(cluster_sets).where(
-            cluster_sets.c.cluster_id.in_([row.id for row in rows])))
+            cluster_sets.c.cluster_id.in_([cid for cid, _d, _u in found])))
         values = []
-        for row in rows:
-            specs = dict.fromkeys(set_specs_for(UnionRecord.from_dict(row.merged)))
-            specs.update(dict.fromkeys(sorted(kept.get(row.id, ()))))
-            values += [{"cluster_id": row.id, "set_spec": spec} for spec in specs]
+        for cid, _deleted, union in found:
+            specs = dict.fromkeys(set_specs_for(union))
+            specs.update(dict.fromkeys(sorted(kept.get(cid, ()))))
+            values += [{"cluster_id": cid, "set_spec": spec} for spec in specs]
         if values:
             await conn.execute(sa.insert(cluster_sets), values)
 

@@ -136,7 +136,7 @@ class EndpointHarvest:
                                         endpoint_id=self.endpoint.id)
             await add_quarantine(conn, self.member_id, self.report.run_id, self.shown_url,
                                  rejected)
-            await recluster_records(conn, counts.touched)
+            await recluster_records(conn, counts.touched, fresh=counts.fresh)
             await add_counts(conn, self.report.run_id, pages=1, records_read=read,
                              added=counts.added, updated=counts.updated,
                              unchanged=counts.unchanged, deleted=counts.deleted,

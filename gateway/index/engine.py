@@ -22,7 +22,7 @@ Key frequency is read from the store as it is when the record arrives; a key tha
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,6 +34,7 @@ from gateway.index.store import (
     assign_ids, chunks, decisions, load_profiles, member_table, new_cluster_ids, now,
     replace_keys, resolve_refs, write_merged,
 )
+from gateway.store.records import FreshRecord
 from gateway.store.schema import cluster_links, cluster_records, match_keys, records
 from protocols.matching import Profile, plan_clusters
 
@@ -42,23 +43,26 @@ CLUSTER_LOCK = 0x4C47_4958          # "LGIX": the advisory lock of the union ind
 
 
 async def recluster_records(conn: AsyncConnection, record_ids: Iterable[int], *,
-                            policy: ClusterPolicy | None = None) -> set[int]:
-    """Re-cluster what ``record_ids`` touch; returns the ids of the clusters that changed."""
+                            policy: ClusterPolicy | None = None,
+                            fresh: Mapping[int, FreshRecord] | None = None) -> set[int]:
+    """Re-cluster what ``record_ids`` touch; returns the ids of the clusters that changed.
+
+    ``fresh``: the live records among them as the caller just wrote them (an ingest batch, a
+    harvest page), so they are not read back and parsed again."""
     touched = set(record_ids)
     if not touched:
         return set()
     policy = policy or current_policy()
     await serialize_clustering(conn)
     member_info = await member_table(conn)
-    profiles, _ = await load_profiles(conn, touched, member_info)
+    profiles = await load_profiles(conn, touched, member_info, fresh)
     await replace_keys(conn, touched, profiles.values())
     all_decisions = await decisions(conn)
     neighbourhood, blocked = await _neighbourhood(conn, touched, policy, member_info,
                                                   all_decisions)
-    more, _ = await load_profiles(conn, neighbourhood - profiles.keys(), member_info)
-    profiles.update(more)
+    profiles.update(await load_profiles(conn, neighbourhood - profiles.keys(), member_info))
     return await apply_plan(conn, profiles, neighbourhood, touched, policy, blocked,
-                            member_info, all_decisions)
+                            member_info, all_decisions, fresh=fresh)
 
 
 async def serialize_clustering(conn: AsyncConnection) -> None:
@@ -75,7 +79,8 @@ async def apply_plan(conn: AsyncConnection, profiles: dict[int, Profile],
                      scope: Collection[int], touched: Collection[int], policy: ClusterPolicy,
                      blocked: Collection[str], member_info: dict[int, tuple[str, str]],
                      all_decisions: list[Any], *, old: dict[int, int] | None = None,
-                     refresh_all: bool = False) -> set[int]:
+                     refresh_all: bool = False,
+                     fresh: Mapping[int, FreshRecord] | None = None) -> set[int]:
     """Cluster ``profiles`` (the live records of ``scope``) and write the difference.
 
     ``old`` (record id → cluster id of ``scope``) is read from the store unless given;
@@ -90,7 +95,7 @@ async def apply_plan(conn: AsyncConnection, profiles: dict[int, Profile],
         old = await _memberships(conn, scope)
     chosen = assign_ids(plan.groups, old)
     stamp = now()
-    fresh = iter(await new_cluster_ids(conn, sum(1 for c in chosen if c is None), stamp,
+    new_ids = iter(await new_cluster_ids(conn, sum(1 for c in chosen if c is None), stamp,
                                        bulk=refresh_all))
     new_of: dict[int, int] = {}
     changed: set[int] = set()
@@ -101,7 +106,7 @@ async def apply_plan(conn: AsyncConnection, profiles: dict[int, Profile],
     group_links: dict[int, list] = {}
     for group, cid in zip(plan.groups, chosen, strict=True):
         if cid is None:
-            cid = next(fresh)
+            cid = next(new_ids)
         group_links[cid] = group.links
         for rid in group.record_ids:
             new_of[rid] = cid
@@ -127,8 +132,9 @@ async def apply_plan(conn: AsyncConnection, profiles: dict[int, Profile],
                  for cid in sorted(changed) for link in group_links.get(cid, ()))
     for batch in chunks(link_rows, 2000):
         await conn.execute(cluster_links.insert(), batch)
-    await write_merged(conn, changed, member_info, stamp, compare=refresh_all)
-    await hooks.clusters_changed(conn, changed)
+    merged = await write_merged(conn, changed, member_info, stamp, compare=refresh_all,
+                                fresh=fresh)
+    await hooks.clusters_changed(conn, changed, merged=merged)
     return changed
 
 
@@ -249,6 +255,6 @@ async def refresh_clusters(conn: AsyncConnection, cluster_ids: Collection[int]) 
             cluster_records.c.cluster_id.in_(batch)))).scalars())
     changed = await recluster_records(conn, remaining) if remaining else set()
     rest = set(cluster_ids) - changed
-    await write_merged(conn, rest, await member_table(conn), now(), compare=True)
-    await hooks.clusters_changed(conn, rest)
+    merged = await write_merged(conn, rest, await member_table(conn), now(), compare=True)
+    await hooks.clusters_changed(conn, rest, merged=merged)
     return changed | rest

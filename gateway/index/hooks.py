@@ -10,17 +10,19 @@ them at load time). Other parts may :func:`register` more coroutine functions
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
 
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from protocols.union import UnionRecord
 
 ClustersChanged = Callable[[AsyncConnection, Collection[int]], Awaitable[None]]
 
 _LISTENERS: list[ClustersChanged] = []
-_STANDING: list[ClustersChanged] = []
+_STANDING: list[Callable[..., Awaitable[None]]] = []   # also take merged=…
 
 
-def _standing() -> list[ClustersChanged]:
+def _standing() -> list[Callable[..., Awaitable[None]]]:
     if not _STANDING:
         from gateway.index.search import reindex_clusters
         from gateway.oai_provider import refresh_sets
@@ -40,12 +42,18 @@ def unregister(listener: ClustersChanged) -> None:
 
 
 async def clusters_changed(conn: AsyncConnection, changed_ids: Collection[int], *,
-                           standing: bool = True) -> None:
+                           standing: bool = True,
+                           merged: Mapping[int, UnionRecord] | None = None) -> None:
     """Tell every registered listener which clusters changed (added, updated or deleted).
 
     ``standing=False``: the caller has already rewritten these clusters' search rows and OAI
-    sets in bulk (`libgate clusters rebuild`); only the other registered listeners run."""
+    sets in bulk (`libgate clusters rebuild`); only the other registered listeners run.
+    ``merged``: the merged records just written (live clusters only): the standing listeners
+    take them from here instead of reading ``clusters.merged`` back."""
     if not changed_ids:
         return
-    for listener in [*(_standing() if standing else ()), *_LISTENERS]:
+    if standing:
+        for listener in _standing():
+            await listener(conn, changed_ids, merged=merged)
+    for listener in _LISTENERS:
         await listener(conn, changed_ids)

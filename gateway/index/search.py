@@ -17,7 +17,7 @@ words above subjects; a query of only identifiers and filters lists the most wid
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,16 +45,22 @@ MATCH_WINDOW = 5_000
 
 # --- indexing ---------------------------------------------------------------------------------
 
-async def reindex_clusters(conn: AsyncConnection, cluster_ids: Iterable[int]) -> None:
+async def reindex_clusters(conn: AsyncConnection, cluster_ids: Iterable[int], *,
+                           merged: Mapping[int, UnionRecord] | None = None) -> None:
     """Rewrite the search rows of these clusters from ``clusters.merged`` (in ``conn``'s
-    transaction). Deleted and unknown clusters end up with no search rows."""
+    transaction) — or from ``merged``, the live ones' merged records the caller just wrote.
+    Deleted and unknown clusters end up with no search rows."""
     ids = sorted(set(cluster_ids))
+    merged = merged or {}
     for start in range(0, len(ids), REINDEX_CHUNK):
         chunk = ids[start:start + REINDEX_CHUNK]
-        rows = await conn.execute(
-            sa.select(clusters.c.id, clusters.c.merged)
-            .where(clusters.c.id.in_(chunk), clusters.c.deleted.is_(False)))
-        docs = [search_document(_union(row.id, row.merged)) for row in rows]
+        docs = [search_document(merged[cid]) for cid in chunk if cid in merged]
+        unknown = [cid for cid in chunk if cid not in merged]
+        if unknown:
+            rows = await conn.execute(
+                sa.select(clusters.c.id, clusters.c.merged)
+                .where(clusters.c.id.in_(unknown), clusters.c.deleted.is_(False)))
+            docs += [search_document(_union(row.id, row.merged)) for row in rows]
         await _replace(conn, chunk, docs)
 
 

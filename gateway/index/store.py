@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -10,11 +10,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.index.merge import SourceRecord, merge_cluster
+from gateway.store.records import FreshRecord
 from gateway.store.schema import (
     cluster_decisions, cluster_links, cluster_records, clusters, holdings, match_keys, members,
     records,
 )
 from protocols.matching import Group, Profile, profile_of
+from protocols.union import UnionRecord
 
 CHUNK = 500
 T = TypeVar("T")
@@ -43,22 +45,33 @@ async def member_table(conn: AsyncConnection) -> dict[int, tuple[str, str]]:
 
 
 async def load_profiles(conn: AsyncConnection, record_ids: Collection[int],
-                        member_info: dict[int, tuple[str, str]]
-                        ) -> tuple[dict[int, Profile], dict[int, Any]]:
-    """Profiles of the clusterable records among ``record_ids``, and every row's basics."""
+                        member_info: dict[int, tuple[str, str]],
+                        fresh: Mapping[int, FreshRecord] | None = None) -> dict[int, Profile]:
+    """Profiles of the clusterable records among ``record_ids``.
+
+    ``fresh``: records the caller has just written, whose normalized form it still holds —
+    read from there instead of the store (a harvest page's own records)."""
     profiles: dict[int, Profile] = {}
-    basics: dict[int, Any] = {}
-    for batch in chunks(sorted(record_ids)):
+    wanted = []
+    for rid in record_ids:
+        known = fresh.get(rid) if fresh else None
+        if known is None:
+            wanted.append(rid)
+            continue
+        if known.normalized.get("record_type", "bibliographic") == "bibliographic":
+            profiles[rid] = profile_of(known.normalized, record_id=rid,
+                                       member=member_info[known.member_id][0],
+                                       local_id=known.local_id)
+    for batch in chunks(sorted(wanted)):
         rows = (await conn.execute(sa.select(
             records.c.id, records.c.member_id, records.c.local_id, records.c.deleted,
             records.c.record_type, records.c.normalized).where(records.c.id.in_(batch)))).all()
         for row in rows:
-            basics[row.id] = row
             if clusterable(row):
                 profiles[row.id] = profile_of(row.normalized, record_id=row.id,
                                               member=member_info[row.member_id][0],
                                               local_id=row.local_id)
-    return profiles, basics
+    return profiles
 
 
 def key_rows(profiles: Iterable[Profile]) -> list[dict[str, Any]]:
@@ -139,28 +152,45 @@ async def new_cluster_ids(conn: AsyncConnection, count: int, stamp: datetime, *,
                 "SELECT setval(pg_get_serial_sequence('clusters', 'id'), :last)"),
                 {"last": ids[-1]})
         return ids
+    # new clusters are alike until written, so their ids need no order: RETURNING without
+    # sort_by_parameter_order lets SQLAlchemy batch the rows (one round trip, not one a row)
     result = await conn.execute(
-        clusters.insert().returning(clusters.c.id, sort_by_parameter_order=True),
+        clusters.insert().returning(clusters.c.id),
         [{"merged": {}, "record_count": 0, "created_at": stamp, "updated_at": stamp}
          for _ in range(count)])
-    return list(result.scalars().all())
+    return sorted(result.scalars().all())
 
 
 async def write_merged(conn: AsyncConnection, cluster_ids: Collection[int],
                        member_info: dict[int, tuple[str, str]], stamp: datetime, *,
-                       compare: bool = False) -> None:
+                       compare: bool = False, fresh: Mapping[int, FreshRecord] | None = None
+                       ) -> dict[int, UnionRecord]:
     """Recompute the merged record (and copied-out columns) of ``cluster_ids``; a cluster left
     without records is marked deleted and keeps its last merged record. With ``compare`` (a
     rebuild) a cluster whose merged record comes out the same is left alone, so its
-    ``updated_at`` (the OAI datestamp) does not move."""
+    ``updated_at`` (the OAI datestamp) does not move. ``fresh`` records are not read back.
+
+    Returns the merged record of every live cluster among ``cluster_ids``, for the listeners
+    of ``hooks.clusters_changed`` (so they need not read and parse it again)."""
+    fresh = fresh or {}
+    out: dict[int, UnionRecord] = {}
     for batch in chunks(sorted(cluster_ids), 400):
         rows = (await conn.execute(sa.select(
-            cluster_records.c.cluster_id, records.c.id, records.c.member_id, records.c.local_id,
-            records.c.normalized).join(records, records.c.id == cluster_records.c.record_id)
+            cluster_records.c.cluster_id, cluster_records.c.record_id, records.c.member_id,
+            records.c.local_id).join(records, records.c.id == cluster_records.c.record_id)
             .where(cluster_records.c.cluster_id.in_(batch)))).all()
-        record_ids = [r.id for r in rows]
-        held: dict[int, list[dict[str, Any]]] = {}
-        for rbatch in chunks(record_ids):
+        normalized: dict[int, Mapping[str, Any]] = {}
+        held: dict[int, list[Mapping[str, Any]]] = {}
+        stored = []
+        for r in rows:
+            if (known := fresh.get(r.record_id)) is not None:
+                normalized[r.record_id] = known.normalized
+                held[r.record_id] = known.normalized.get("holdings") or []
+            else:
+                stored.append(r.record_id)
+        for rbatch in chunks(stored):
+            normalized.update((await conn.execute(sa.select(
+                records.c.id, records.c.normalized).where(records.c.id.in_(rbatch)))).all())
             for h in (await conn.execute(sa.select(holdings).where(
                     holdings.c.record_id.in_(rbatch)).order_by(holdings.c.id))).all():
                 held.setdefault(h.record_id, []).append(h._asdict())
@@ -170,13 +200,14 @@ async def write_merged(conn: AsyncConnection, cluster_ids: Collection[int],
         for r in rows:
             key = (member_info[r.member_id][0], r.local_id)
             if r.cluster_id not in seeds or key < seeds[r.cluster_id][0]:
-                seeds[r.cluster_id] = (key, r.id)
+                seeds[r.cluster_id] = (key, r.record_id)
         for r in rows:
             code, status = member_info[r.member_id]
+            rule = None if seeds[r.cluster_id][1] == r.record_id else rules.get(r.record_id)
             sources.setdefault(r.cluster_id, []).append(SourceRecord(
-                record_id=r.id, member=code, local_id=r.local_id, normalized=r.normalized,
-                member_status=status,
-                rule=None if seeds[r.cluster_id][1] == r.id else rules.get(r.id), holdings=held.get(r.id, [])))
+                record_id=r.record_id, member=code, local_id=r.local_id,
+                normalized=normalized[r.record_id], member_status=status, rule=rule,
+                holdings=held.get(r.record_id, [])))
         before: dict[int, Any] = {}
         if compare:
             before = dict((await conn.execute(sa.select(clusters.c.id, clusters.c.merged).where(
@@ -188,7 +219,9 @@ async def write_merged(conn: AsyncConnection, cluster_ids: Collection[int],
                 await conn.execute(clusters.update().where(clusters.c.id == cid).values(
                     deleted=True, record_count=0, updated_at=stamp))
                 continue
-            merged = merge_cluster(cid, group).to_dict()
+            union = merge_cluster(cid, group)
+            out[cid] = union
+            merged = union.to_dict()
             if compare and before.get(cid) == merged:
                 continue
             updates.append({"_id": cid, "deleted": False, "record_count": len(group),
@@ -199,6 +232,7 @@ async def write_merged(conn: AsyncConnection, cluster_ids: Collection[int],
             await conn.execute(clusters.update().where(clusters.c.id == sa.bindparam("_id"))
                                .values({k: sa.bindparam(k) for k in updates[0] if k != "_id"}),
                                updates)
+    return out
 
 
 async def _attach_rules(conn: AsyncConnection, cluster_ids: list[int]) -> dict[int, str]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -46,6 +47,17 @@ class IncomingRecord:
         return hashlib.sha1(NORMALIZATION_VERSION + b"\0" + self.raw).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class FreshRecord:
+    """A live record as a batch just wrote it: ``normalized`` equals the stored JSON (it is
+    that JSON parsed back) and its holdings are ``normalized["holdings"]``. The union index
+    clusters a batch's records from these instead of reading them back."""
+
+    member_id: int
+    local_id: str
+    normalized: dict[str, Any]
+
+
 @dataclass(slots=True)
 class QuarantineEntry:
     """A record that could not be read: kept with its raw bytes, never dropped."""
@@ -67,6 +79,7 @@ class BatchCounts:
     renamed: list[tuple[str, str]] = field(default_factory=list)   # (given id, stored id)
     # ids of the records added, changed, deleted or back again: what the union index re-clusters
     touched: list[int] = field(default_factory=list)
+    fresh: dict[int, FreshRecord] = field(default_factory=dict)   # the live ones among them
 
     def add(self, other: BatchCounts) -> None:
         self.added += other.added
@@ -75,19 +88,21 @@ class BatchCounts:
         self.deleted += other.deleted
         self.renamed.extend(other.renamed)
         self.touched.extend(other.touched)
+        self.fresh.update(other.fresh)
 
 
 def _row(member_id: int, run_id: int | None, item: IncomingRecord, stamp: datetime,
          digest: str, endpoint_id: int | None) -> dict[str, Any]:
     norm = item.normalized
+    if norm is not None and item.normalized_json is None:
+        item.dump_normalized()
     return {
         "member_id": member_id, "local_id": item.local_id, "endpoint_id": endpoint_id,
         "source_format": norm.source_format if norm else "marc21",
         "record_type": norm.record_type if norm else "bibliographic",
         "title": norm.title if norm else None, "year": norm.year if norm else None,
         "format": norm.format if norm else "other", "content_hash": digest,
-        "normalized": (DumpedJSON(item.normalized_json) if item.normalized_json is not None
-                       else norm.to_dict() if norm else {}), "raw": item.raw,
+        "normalized": DumpedJSON(item.normalized_json) if norm else {}, "raw": item.raw,
         "raw_syntax": item.raw_syntax, "deleted": item.deleted, "datestamp": item.datestamp,
         "last_run_id": run_id, "updated_at": stamp,
     }
@@ -99,6 +114,12 @@ def _holding_rows(member_id: int, record_id: int, item: IncomingRecord) -> list[
     return [{"record_id": record_id, "member_id": member_id, "location": h.location,
              "call_number": h.call_number, "lendable": h.lendable, "barcode": h.barcode,
              "note": h.note, "source": h.source} for h in item.normalized.holdings]
+
+
+def _fresh(counts: BatchCounts, member_id: int, record_id: int, item: IncomingRecord) -> None:
+    if item.normalized is not None and not item.deleted:
+        counts.fresh[record_id] = FreshRecord(member_id, item.local_id,
+                                              orjson.loads(item.normalized_json))
 
 
 async def _existing(conn: AsyncConnection, member_id: int, local_ids: list[str]) -> dict[str, Any]:
@@ -173,12 +194,17 @@ async def upsert_batch(conn: AsyncConnection, member_id: int, run_id: int | None
 
     holding_rows: list[dict[str, Any]] = []
     if inserts:
-        result = await conn.execute(
-            records.insert().returning(records.c.id, sort_by_parameter_order=True),
-            [row for _, row in inserts])
-        for (item, _), new_id in zip(inserts, result.scalars().all(), strict=True):
+        # RETURNING without sort_by_parameter_order: SQLAlchemy then sends the rows as
+        # multi-row INSERTs (one round trip a few hundred rows, not one a row) and the ids
+        # are matched by local id, unique within the batch
+        result = await conn.execute(records.insert().returning(records.c.id, records.c.local_id),
+                                    [row for _, row in inserts])
+        new_ids = {local_id: new_id for new_id, local_id in result.all()}
+        for item, _ in inserts:
+            new_id = new_ids[item.local_id]
             holding_rows.extend(_holding_rows(member_id, new_id, item))
             counts.touched.append(new_id)
+            _fresh(counts, member_id, new_id, item)
         counts.added += len(inserts)
     if updates:
         # rows differ in their columns (tombstones set fewer): group by column set
@@ -189,6 +215,7 @@ async def upsert_batch(conn: AsyncConnection, member_id: int, run_id: int | None
             groups.setdefault(tuple(sorted(values)), []).append(params)
             if "raw" in values:
                 holding_rows.extend(_holding_rows(member_id, record_id, item))
+                _fresh(counts, member_id, record_id, item)
         for columns, params in groups.items():
             statement = records.update().where(records.c.id == sa.bindparam("_id")).values(
                 {c: sa.bindparam(c) for c in columns})
