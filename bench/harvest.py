@@ -86,6 +86,14 @@ async def floor_run(url: str) -> tuple[int, float]:
     return n, time.perf_counter() - started
 
 
+async def floors_at_once(urls: list[str]) -> float:
+    """Wall time of the floor (b) over every member at once: what any harvester needs at
+    least to fetch and parse them all on this machine."""
+    started = time.perf_counter()
+    await asyncio.gather(*(floor_run(u) for u in urls))
+    return time.perf_counter() - started
+
+
 async def libgate_run(db: str, urls: list[str]) -> dict:
     """In the child: register the members, harvest them all at once, report."""
     from config.settings import load_settings
@@ -199,13 +207,18 @@ def main() -> None:
                                  str(args.members), "--latency", "0.05", *corpus)
     urls = [f"http://127.0.0.1:{p}/oai" for p in ports]
     try:
+        floor_alone = max(asyncio.run(floor_run(u))[1] for u in urls[:3])
+        floor_together = asyncio.run(floors_at_once(urls))
         alone = max(libgate_child([u])["seconds"] for u in urls[:3])
         together = libgate_child(urls)
     finally:
         server.terminate()
     print(f"{args.members} members × {args.member_records} records, 50 ms latency per request:")
-    print(f"  slowest single member alone : {alone:6.2f} s")
-    print(f"  all {args.members} at once           : {together['seconds']:6.2f} s  "
+    print(f"  (b) floor, slowest single member alone : {floor_alone:6.2f} s")
+    print(f"  (b) floor, all {args.members} at once           : {floor_together:6.2f} s  "
+          f"ratio {floor_together / floor_alone:4.2f} (what fetch + parse alone allow here)")
+    print(f"  (c) libgate, slowest single member alone : {alone:6.2f} s")
+    print(f"  (c) libgate, all {args.members} at once           : {together['seconds']:6.2f} s  "
           f"ratio {together['seconds'] / alone:4.2f} (target ≤ 1.5)")
 
 
