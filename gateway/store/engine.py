@@ -16,6 +16,8 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from gateway.store.sqlite_driver import one_hop_dbapi
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -128,6 +130,7 @@ def make_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 30}
+        kwargs["module"] = one_hop_dbapi()          # one thread hop per statement, not four
     elif schema:
         # a test run, or one of several consortia on one server, in its own schema
         kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
