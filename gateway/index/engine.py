@@ -56,7 +56,10 @@ async def recluster_records(conn: AsyncConnection, record_ids: Iterable[int], *,
     await serialize_clustering(conn)
     member_info = await member_table(conn)
     profiles = await load_profiles(conn, touched, member_info, fresh)
-    await replace_keys(conn, touched, profiles.values())
+    # a record the caller has just created has no keys to replace
+    await replace_keys(conn, {rid for rid in touched
+                              if not (fresh and rid in fresh and fresh[rid].created)},
+                       profiles.values())
     all_decisions = await decisions(conn)
     neighbourhood, blocked = await _neighbourhood(conn, touched, policy, member_info,
                                                   all_decisions)
@@ -117,7 +120,7 @@ async def apply_plan(conn: AsyncConnection, profiles: dict[int, Profile],
     member_ids = {code: mid for mid, (code, _s) in member_info.items()}
 
     moved = [rid for rid in set(old) | set(new_of) if old.get(rid) != new_of.get(rid)]
-    for batch in chunks(sorted(moved)):
+    for batch in chunks(sorted(rid for rid in moved if rid in old)):   # had a cluster
         await conn.execute(cluster_records.delete().where(
             cluster_records.c.record_id.in_(batch)))
     inserts = ({"record_id": rid, "cluster_id": new_of[rid],
@@ -198,27 +201,39 @@ async def _neighbourhood(conn: AsyncConnection, start: set[int], policy: Cluster
 
 async def _key_holders(conn: AsyncConnection, keys: list[Any], policy: ClusterPolicy,
                        blocked: set[str]) -> set[int]:
-    by_kind: dict[str, set[str]] = {}
+    """Records holding one of ``keys`` (usable ones: not ignored, not past the key limit).
+
+    Two statements for every kind at once — count the holders, then read those of the keys
+    under the limit — written as ``kind = … AND value IN (…) OR …`` so SQLite and PostgreSQL
+    seek the (kind, value) index for each kind (a row-value IN scans it)."""
+    wanted: dict[tuple[str, str], None] = {}
     for kind, value in keys:
         text = f"{kind}:{value}"
         if text not in policy.ignored and text not in blocked:
-            by_kind.setdefault(kind, set()).add(value)
+            wanted[(kind, value)] = None
     found: set[int] = set()
-    for kind, values in by_kind.items():
-        for batch in chunks(sorted(values)):
-            where = (match_keys.c.kind == kind) & match_keys.c.value.in_(batch)
-            counts = (await conn.execute(sa.select(match_keys.c.value, sa.func.count())
-                                         .where(where).group_by(match_keys.c.value))).all()
-            usable = []
-            for value, count in counts:
-                if count > policy.key_limit:
-                    blocked.add(f"{kind}:{value}")
-                elif count > 1:
-                    usable.append(value)
-            if usable:
-                found.update((await conn.execute(sa.select(match_keys.c.record_id).where(
-                    (match_keys.c.kind == kind) & match_keys.c.value.in_(usable)))).scalars())
+    for batch in chunks(sorted(wanted)):
+        counts = (await conn.execute(
+            sa.select(match_keys.c.kind, match_keys.c.value, sa.func.count())
+            .where(_any_key(batch)).group_by(match_keys.c.kind, match_keys.c.value))).all()
+        usable = []
+        for kind, value, count in counts:
+            if count > policy.key_limit:
+                blocked.add(f"{kind}:{value}")
+            elif count > 1:
+                usable.append((kind, value))
+        if usable:
+            found.update((await conn.execute(
+                sa.select(match_keys.c.record_id).where(_any_key(usable)))).scalars())
     return found
+
+
+def _any_key(keys: list[tuple[str, str]]) -> sa.ColumnElement[bool]:
+    by_kind: dict[str, list[str]] = {}
+    for kind, value in keys:
+        by_kind.setdefault(kind, []).append(value)
+    return sa.or_(*((match_keys.c.kind == kind) & match_keys.c.value.in_(values)
+                    for kind, values in sorted(by_kind.items())))
 
 
 async def _merge_partners(conn: AsyncConnection, batch: list[int], merge_refs: list[Any],

@@ -56,6 +56,7 @@ class FreshRecord:
     member_id: int
     local_id: str
     normalized: dict[str, Any]
+    created: bool = False       # inserted by this batch (not an update of a stored record)
 
 
 @dataclass(slots=True)
@@ -116,10 +117,11 @@ def _holding_rows(member_id: int, record_id: int, item: IncomingRecord) -> list[
              "note": h.note, "source": h.source} for h in item.normalized.holdings]
 
 
-def _fresh(counts: BatchCounts, member_id: int, record_id: int, item: IncomingRecord) -> None:
+def _fresh(counts: BatchCounts, member_id: int, record_id: int, item: IncomingRecord, *,
+           created: bool = False) -> None:
     if item.normalized is not None and not item.deleted:
         counts.fresh[record_id] = FreshRecord(member_id, item.local_id,
-                                              orjson.loads(item.normalized_json))
+                                              orjson.loads(item.normalized_json), created)
 
 
 async def _existing(conn: AsyncConnection, member_id: int, local_ids: list[str]) -> dict[str, Any]:
@@ -204,7 +206,7 @@ async def upsert_batch(conn: AsyncConnection, member_id: int, run_id: int | None
             new_id = new_ids[item.local_id]
             holding_rows.extend(_holding_rows(member_id, new_id, item))
             counts.touched.append(new_id)
-            _fresh(counts, member_id, new_id, item)
+            _fresh(counts, member_id, new_id, item, created=True)
         counts.added += len(inserts)
     if updates:
         # rows differ in their columns (tombstones set fewer): group by column set
