@@ -32,6 +32,8 @@ from lxml import etree
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
+from cluster import isbn13, word  # noqa: E402  (the cluster benchmark's words and ISBNs)
+
 OAI = "http://www.openarchives.org/OAI/2.0/"
 CONTROL_001 = re.compile(r'<(?:marc:)?controlfield tag="001">[^<]*</(?:marc:)?controlfield>')
 
@@ -56,23 +58,7 @@ def distinct_marcxml() -> list[str]:
 
 ID_FIELDS = re.compile(r'<datafield ind1="." ind2="." tag="0(?:10|15|16|20|22|24|35)">.*?</datafield>')
 TITLE_A = re.compile(r'(<datafield ind1="." ind2="." tag="245"><subfield code="a">)')
-LETTERS = "abcdefghijklmnopqrstuvwxyz"
 RESUBMIT_EVERY = 7        # every 7th clone re-submits the previous one under a new id
-
-
-def word(n: int) -> str:
-    letters = []
-    n += 26 * 26
-    while n:
-        n, r = divmod(n, 26)
-        letters.append(LETTERS[r])
-    return "".join(letters).capitalize()
-
-
-def isbn13(n: int) -> str:
-    body = f"979{n % 10**9:09d}"
-    total = sum((1 if i % 2 == 0 else 3) * int(d) for i, d in enumerate(body))
-    return body + str((10 - total % 10) % 10)
 
 
 def work_xml(corpus: list[str], work: int, identical: bool) -> str:
@@ -86,7 +72,7 @@ def work_xml(corpus: list[str], work: int, identical: bool) -> str:
     if identical or generation == 0:
         return xml
     xml = ID_FIELDS.sub("", xml)
-    xml = TITLE_A.sub(lambda m: m.group(1) + word(work) + " ", xml, count=1)
+    xml = TITLE_A.sub(lambda m: m.group(1) + word(work).capitalize() + " ", xml, count=1)
     isbn = (f'<datafield ind1=" " ind2=" " tag="020"><subfield code="a">{isbn13(work)}'
             "</subfield></datafield>")
     at = xml.index("<datafield") if "<datafield" in xml else xml.index("</record>")
