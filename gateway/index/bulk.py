@@ -92,7 +92,7 @@ async def merge_all(conn: AsyncConnection, plan: MergePlan) -> None:
     started = time.perf_counter()
     others = plan.timings.search + plan.timings.sets
     pending: dict[int, list[SourceRecord]] = {}
-    done: list[tuple[int, int, dict[str, Any]]] = []
+    done: list[tuple[int, int, UnionRecord, dict[str, Any]]] = []
     last = 0
     while True:
         rows = (await conn.execute(sa.select(
@@ -107,7 +107,7 @@ async def merge_all(conn: AsyncConnection, plan: MergePlan) -> None:
         for h in (await conn.execute(sa.select(holdings).where(
                 holdings.c.record_id.between(first, last))
                 .order_by(holdings.c.record_id, holdings.c.id))).all():
-            held.setdefault(h.record_id, []).append(h._asdict())
+            held.setdefault(h.record_id, []).append(h._mapping)
         for r in rows:
             cid = plan.cluster_of.get(r.id)
             if cid is None:
@@ -120,7 +120,8 @@ async def merge_all(conn: AsyncConnection, plan: MergePlan) -> None:
                                       holdings=held.get(r.id, [])))
             if len(group) == plan.size_of[cid]:
                 del pending[cid]
-                done.append((cid, len(group), merge_cluster(cid, group).to_dict()))
+                union = merge_cluster(cid, group)
+                done.append((cid, len(group), union, union.to_dict()))
         if len(done) >= FLUSH:
             await _flush(conn, done, plan)
             done = []
@@ -132,17 +133,19 @@ async def merge_all(conn: AsyncConnection, plan: MergePlan) -> None:
                                 - (plan.timings.search + plan.timings.sets - others))
 
 
-async def _flush(conn: AsyncConnection, done: list[tuple[int, int, dict[str, Any]]],
+async def _flush(conn: AsyncConnection,
+                 done: list[tuple[int, int, UnionRecord, dict[str, Any]]],
                  plan: MergePlan) -> None:
+    """Write merged records (each as built and as its dict), their search rows and sets."""
     if not done:
         return
-    existing = [cid for cid, _n, _m in done if cid not in plan.fresh]
+    existing = [cid for cid, _n, _u, _m in done if cid not in plan.fresh]
     before: dict[int, Any] = {}
     for batch in chunks(existing):
         before.update((await conn.execute(sa.select(clusters.c.id, clusters.c.merged).where(
             clusters.c.id.in_(batch) & clusters.c.deleted.is_(False)))).all())
     inserts, updates = [], []
-    for cid, count, merged in done:
+    for cid, count, _union, merged in done:
         row = {"deleted": False, "record_count": count, "title": merged["title"],
                "year": merged["year"], "format": merged["format"], "merged": merged,
                "updated_at": plan.stamp}
@@ -156,11 +159,7 @@ async def _flush(conn: AsyncConnection, done: list[tuple[int, int, dict[str, Any
         await conn.execute(clusters.update().where(clusters.c.id == sa.bindparam("_id"))
                            .values({k: sa.bindparam(k) for k in updates[0] if k != "_id"}),
                            updates)
-    unions = []
-    for cid, _n, merged in done:
-        union = UnionRecord.from_dict(merged)
-        union.cluster_id = cid
-        unions.append(union)
+    unions = [union for _cid, _n, union, _m in done]
     mid = time.perf_counter()
     await _insert_documents(conn, [search_document(u) for u in unions])
     mid2 = time.perf_counter()
