@@ -29,6 +29,7 @@ naming the offending term.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -130,7 +131,14 @@ def search_words(text: str | None) -> list[str]:
     Words longer than ``MAX_WORD_CHARS`` are cut (a run of digits in a note, not a word anyone
     types in full).
     """
-    return [w[:MAX_WORD_CHARS] for w in _WORD.findall(fold_text(text))]
+    return list(_folded_words(text))
+
+
+@functools.lru_cache(maxsize=32768)
+def _folded_words(text: str | None) -> tuple[str, ...]:
+    # subjects, authors, publishers and series repeat across a union catalogue: indexing a
+    # cluster folds a dozen strings, most of them seen before
+    return tuple(w[:MAX_WORD_CHARS] for w in _WORD.findall(fold_text(text)))
 
 
 # Words too common to narrow a search: dropped from a query that has other words (never from
