@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,9 +58,11 @@ def _utc(moment: datetime) -> datetime:
 
 
 async def refresh_sets(conn: AsyncConnection, cluster_ids: Iterable[int], *,
-                       merged: Mapping[int, UnionRecord] | None = None) -> None:
+                       merged: Mapping[int, UnionRecord] | None = None,
+                       created: Collection[int] = ()) -> None:
     """Recompute the OAI sets of ``cluster_ids`` from their merged records (``merged``: the
-    live ones' merged records the caller just wrote; the others are read).
+    live ones' merged records the caller just wrote; the others are read; ``created``: made
+    in this transaction, no sets yet).
 
     A dissolved cluster whose last merged record no longer names any member keeps the sets it
     had, so its deleted record is still found by set-filtered incremental harvests.
@@ -86,8 +88,10 @@ async def refresh_sets(conn: AsyncConnection, cluster_ids: Iterable[int], *,
                     sa.select(cluster_sets.c.cluster_id, cluster_sets.c.set_spec)
                     .where(cluster_sets.c.cluster_id.in_(dissolved))):
                 kept.setdefault(cluster_id, set()).add(spec)
-        await conn.execute(sa.delete(cluster_sets).where(
-            cluster_sets.c.cluster_id.in_([cid for cid, _d, _u in found])))
+        stale = [cid for cid, _d, _u in found if cid not in created]
+        if stale:
+            await conn.execute(sa.delete(cluster_sets).where(
+                cluster_sets.c.cluster_id.in_(stale)))
         values = []
         for cid, _deleted, union in found:
             specs = dict.fromkeys(set_specs_for(union))

@@ -107,9 +107,11 @@ async def apply_plan(conn: AsyncConnection, profiles: dict[int, Profile],
     for rid, cid in old.items():
         old_members.setdefault(cid, set()).add(rid)
     group_links: dict[int, list] = {}
+    created: set[int] = set()
     for group, cid in zip(plan.groups, chosen, strict=True):
         if cid is None:
             cid = next(new_ids)
+            created.add(cid)
         group_links[cid] = group.links
         for rid in group.record_ids:
             new_of[rid] = cid
@@ -137,7 +139,7 @@ async def apply_plan(conn: AsyncConnection, profiles: dict[int, Profile],
         await conn.execute(cluster_links.insert(), batch)
     merged = await write_merged(conn, changed, member_info, stamp, compare=refresh_all,
                                 fresh=fresh)
-    await hooks.clusters_changed(conn, changed, merged=merged)
+    await hooks.clusters_changed(conn, changed, merged=merged, created=created)
     return changed
 
 

@@ -43,17 +43,19 @@ def unregister(listener: ClustersChanged) -> None:
 
 async def clusters_changed(conn: AsyncConnection, changed_ids: Collection[int], *,
                            standing: bool = True,
-                           merged: Mapping[int, UnionRecord] | None = None) -> None:
+                           merged: Mapping[int, UnionRecord] | None = None,
+                           created: Collection[int] = ()) -> None:
     """Tell every registered listener which clusters changed (added, updated or deleted).
 
     ``standing=False``: the caller has already rewritten these clusters' search rows and OAI
     sets in bulk (`libgate clusters rebuild`); only the other registered listeners run.
     ``merged``: the merged records just written (live clusters only): the standing listeners
-    take them from here instead of reading ``clusters.merged`` back."""
+    take them from here instead of reading ``clusters.merged`` back. ``created``: clusters
+    made in this transaction, which have no search rows or sets to remove first."""
     if not changed_ids:
         return
     if standing:
         for listener in _standing():
-            await listener(conn, changed_ids, merged=merged)
+            await listener(conn, changed_ids, merged=merged, created=created)
     for listener in _LISTENERS:
         await listener(conn, changed_ids)

@@ -17,7 +17,7 @@ words above subjects; a query of only identifiers and filters lists the most wid
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,10 +46,12 @@ MATCH_WINDOW = 5_000
 # --- indexing ---------------------------------------------------------------------------------
 
 async def reindex_clusters(conn: AsyncConnection, cluster_ids: Iterable[int], *,
-                           merged: Mapping[int, UnionRecord] | None = None) -> None:
+                           merged: Mapping[int, UnionRecord] | None = None,
+                           created: Collection[int] = ()) -> None:
     """Rewrite the search rows of these clusters from ``clusters.merged`` (in ``conn``'s
     transaction) — or from ``merged``, the live ones' merged records the caller just wrote.
-    Deleted and unknown clusters end up with no search rows."""
+    Deleted and unknown clusters end up with no search rows; ``created`` ones (made in this
+    transaction) have none to remove."""
     ids = sorted(set(cluster_ids))
     merged = merged or {}
     for start in range(0, len(ids), REINDEX_CHUNK):
@@ -61,7 +63,7 @@ async def reindex_clusters(conn: AsyncConnection, cluster_ids: Iterable[int], *,
                 sa.select(clusters.c.id, clusters.c.merged)
                 .where(clusters.c.id.in_(unknown), clusters.c.deleted.is_(False)))
             docs += [search_document(_union(row.id, row.merged)) for row in rows]
-        await _replace(conn, chunk, docs)
+        await _replace(conn, [cid for cid in chunk if cid not in created], docs)
 
 
 async def rebuild_search_index(conn: AsyncConnection, *, batch: int = 5000) -> int:
@@ -99,11 +101,13 @@ def _union(cluster_id: int, merged: dict[str, Any]) -> UnionRecord:
     return union
 
 
-async def _replace(conn: AsyncConnection, cluster_ids: Sequence[int],
+async def _replace(conn: AsyncConnection, stale: Sequence[int],
                    docs: Sequence[SearchDocument]) -> None:
-    for table in (cluster_languages, cluster_holders, cluster_identifiers, search_docs):
-        await conn.execute(sa.delete(table).where(table.c.cluster_id.in_(cluster_ids)))
-    await delete_text(conn, cluster_ids)
+    """Remove the search rows of ``stale`` clusters, add ``docs``."""
+    if stale:
+        for table in (cluster_languages, cluster_holders, cluster_identifiers, search_docs):
+            await conn.execute(sa.delete(table).where(table.c.cluster_id.in_(stale)))
+        await delete_text(conn, stale)
     await _insert(conn, docs)
 
 
