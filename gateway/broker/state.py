@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
@@ -276,18 +277,37 @@ def _values(draft: Draft) -> dict[str, Any]:
     return {**draft.values, **stored(draft.txn, {p.code: p.id for p in draft.peers.values()})}
 
 
-async def _load(conn: Any, target: Target, *, for_update: bool = False) -> Any:
+# built once: building and hashing a new statement per message cost more than running it
+_BY_ID = sa.select(ill_requests).where(ill_requests.c.id == sa.bindparam("target_id"))
+_BY_REF = sa.select(ill_requests).where(
+    (ill_requests.c.ref == sa.bindparam("target_ref"))
+    & (ill_requests.c.requester_id == sa.select(members.c.id).where(
+        members.c.code == sa.bindparam("target_code")).scalar_subquery()))
+_ROTA = sa.select(ill_rota).where(ill_rota.c.request_id == sa.bindparam("request_id")) \
+    .order_by(ill_rota.c.position)
+
+
+def _request_query(target: Target) -> tuple[sa.Select, dict[str, Any]]:
     if isinstance(target, int):
-        where = ill_requests.c.id == target
-    else:
-        code, ref = target
-        where = (ill_requests.c.ref == ref) & (ill_requests.c.requester_id == sa.select(
-            members.c.id).where(members.c.code == code).scalar_subquery())
-    query = sa.select(ill_requests).where(where)
-    row = (await conn.execute(query.with_for_update() if for_update else query)).first()
+        return _BY_ID, {"target_id": target}
+    code, ref = target
+    return _BY_REF, {"target_code": code, "target_ref": ref}
+
+
+async def _load(conn: Any, target: Target, *, for_update: bool = False) -> Any:
+    query, params = _request_query(target)
+    row = (await conn.execute(query.with_for_update() if for_update else query, params)).first()
     if row is None:
         raise RequestNotFound(f"no ILL request {target!r}")
     return row
+
+
+def _load_direct(conn: sa.Connection, target: Target) -> tuple[Any, list[Any]]:
+    """The request and its rota, as one synchronous unit of work (``Store.direct``)."""
+    row = conn.execute(*_request_query(target)).first()
+    if row is None:
+        raise RequestNotFound(f"no ILL request {target!r}")
+    return row, list(conn.execute(_ROTA, {"request_id": row.id}).all())
 
 
 async def change(store: Store, target: Target, now: datetime, decide: Callable[[Draft], T],
@@ -312,8 +332,10 @@ async def change(store: Store, target: Target, now: datetime, decide: Callable[[
                     e.member_id for e in cached[1])})) if cached and peers_cache else None
                 if cached and peers is not None:
                     draft = Draft(cached[0], cached[1], peers, rebuild(cached[0], peers), now)
+                elif store.dialect == "sqlite":
+                    draft = await _read_direct(store, target, now, peers_cache)
                 else:
-                    async with readers(store), store.connect() as conn:
+                    async with store.connect() as conn:
                         draft = await _read(conn, target, now, peers_cache)
                 result = decide(draft)
                 if not _dirty(draft, nonce):
@@ -363,11 +385,24 @@ def _dirty(draft: Draft, nonce: SignedBy | None) -> bool:
 async def _read(conn: Any, target: Target, now: datetime, peers_cache: PeerCache | None, *,
                 for_update: bool = False) -> Draft:
     row = await _load(conn, target, for_update=for_update)
-    rota = list((await conn.execute(sa.select(ill_rota).where(
-        ill_rota.c.request_id == row.id).order_by(ill_rota.c.position))).all())
+    rota = list((await conn.execute(_ROTA, {"request_id": row.id})).all())
     ids = list({row.requester_id, *(e.member_id for e in rota)})
     peers = await peers_cache.get(conn, ids, now.date()) if peers_cache \
         else await load_peers(conn, ids, now.date())
+    return Draft(row, rota, peers, rebuild(row, peers), now)
+
+
+async def _read_direct(store: Store, target: Target, now: datetime,
+                       peers_cache: PeerCache | None) -> Draft:
+    """SQLite: request and rota read in the loop's thread (``Store.direct``); the peers come
+    from the cache, or through the async engine when it has to load them."""
+    row, rota = await store.direct().read(functools.partial(_load_direct, target=target))
+    ids = list({row.requester_id, *(e.member_id for e in rota)})
+    peers = peers_cache.fresh(ids) if peers_cache else None
+    if peers is None:
+        async with store.connect() as conn:
+            peers = await peers_cache.get(conn, ids, now.date()) if peers_cache \
+                else await load_peers(conn, ids, now.date())
     return Draft(row, rota, peers, rebuild(row, peers), now)
 
 
@@ -397,21 +432,6 @@ async def _save(conn: Any, draft: Draft, nonce: SignedBy | None) -> None:
 
 
 _WRITERS: dict[int, asyncio.Lock] = {}
-_READERS: dict[int, asyncio.Semaphore] = {}
-SQLITE_READERS = 4
-
-
-@contextlib.asynccontextmanager
-async def readers(store: Store) -> AsyncIterator[None]:
-    """At most ``SQLITE_READERS`` broker reads at once on SQLite: with more, the pool opens
-    overflow connections (a thread and a file open each, closed again on return) — that churn
-    cost more than the wait. PostgreSQL is not limited here."""
-    if store.dialect != "sqlite":
-        yield
-        return
-    async with _READERS.setdefault(id(store.engine), asyncio.Semaphore(SQLITE_READERS)):
-        yield
-
 
 
 @contextlib.asynccontextmanager
