@@ -43,6 +43,9 @@ class GroupCommit:
 
     async def _run(self) -> None:
         try:
+            # one turn of the loop first: the handlers already woken up join this batch (the
+            # batch runs without yielding, so nothing joins once it started)
+            await asyncio.sleep(0)
             while self.pending:
                 batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
                 try:
