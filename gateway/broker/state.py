@@ -199,37 +199,59 @@ async def load_peers(conn: Any, member_ids: list[int], day) -> dict[int, Peer]:
 
 class PeerCache:
     """Peers by member id, kept ``ttl`` seconds (every received message needs them; a member's
-    endpoint, policy or status changes rarely). ``forget`` after a known change."""
+    endpoint, policy or status changes rarely). ``forget`` after a known change.
+
+    One load at a time: when the entries expire under load, the concurrent messages that
+    miss them wait for one load instead of each running the same three queries."""
 
     def __init__(self, ttl: float = 5.0) -> None:
         self.ttl = ttl
         self._peers: dict[int, tuple[float, Peer]] = {}
+        self._loading: asyncio.Lock | None = None
+        self._generation = 0
 
     def forget(self) -> None:
         self._peers.clear()
+        self._generation += 1           # a load running now must not store what it read
 
     async def get(self, conn: Any, ids: list[int], day) -> dict[int, Peer]:
-        now = time.monotonic()
-        fresh = {i: p for i, (at, p) in ((i, self._peers.get(i, (0.0, None))) for i in ids)
-                 if p is not None and now - at < self.ttl}
-        missing = [i for i in ids if i not in fresh]
-        if missing:
-            loaded = await load_peers(conn, missing, day)
-            for i, peer in loaded.items():
-                self._peers[i] = (now, peer)
-            fresh.update(loaded)
-        return fresh
+        return await self._get(ids, day, lambda missing: load_peers(conn, missing, day))
 
+    async def load(self, store: Store, ids: list[int], day) -> dict[int, Peer]:
+        """Like ``get``, opening a connection only if the peers are still missing once this
+        caller's turn to load comes."""
+        async def from_store(missing: list[int]) -> dict[int, Peer]:
+            async with store.connect() as conn:
+                return await load_peers(conn, missing, day)
+        return await self._get(ids, day, from_store)
+
+    async def _get(self, ids: list[int], day, load) -> dict[int, Peer]:
+        found = self._fresh(ids)
+        if len(found) == len(ids):
+            return found
+        if self._loading is None:
+            self._loading = asyncio.Lock()
+        async with self._loading:
+            found = self._fresh(ids)     # loaded meanwhile by the caller before this one
+            missing = [i for i in ids if i not in found]
+            if missing:
+                now, generation = time.monotonic(), self._generation
+                loaded = await load(missing)
+                if generation == self._generation:
+                    for i, peer in loaded.items():
+                        self._peers[i] = (now, peer)
+                found.update(loaded)
+        return found
+
+    def _fresh(self, ids: list[int]) -> dict[int, Peer]:
+        now = time.monotonic()
+        return {i: p for i, (at, p) in ((i, self._peers.get(i, (0.0, None))) for i in ids)
+                if p is not None and now - at < self.ttl}
 
     def fresh(self, ids: list[int]) -> dict[int, Peer] | None:
         """The peers if all are cached and fresh, else None (no I/O)."""
-        now, found = time.monotonic(), {}
-        for i in ids:
-            at, peer = self._peers.get(i, (0.0, None))
-            if peer is None or now - at >= self.ttl:
-                return None
-            found[i] = peer
-        return found
+        found = self._fresh(ids)
+        return found if len(found) == len(ids) else None
 
 
 Target = int | tuple[str, str]          # request id, or (requester code, ref)
@@ -398,11 +420,11 @@ async def _read_direct(store: Store, target: Target, now: datetime,
     from the cache, or through the async engine when it has to load them."""
     row, rota = await store.direct().read(functools.partial(_load_direct, target=target))
     ids = list({row.requester_id, *(e.member_id for e in rota)})
-    peers = peers_cache.fresh(ids) if peers_cache else None
-    if peers is None:
+    if peers_cache is not None:
+        peers = await peers_cache.load(store, ids, now.date())
+    else:
         async with store.connect() as conn:
-            peers = await peers_cache.get(conn, ids, now.date()) if peers_cache \
-                else await load_peers(conn, ids, now.date())
+            peers = await load_peers(conn, ids, now.date())
     return Draft(row, rota, peers, rebuild(row, peers), now)
 
 
