@@ -75,7 +75,7 @@ def serve(db: str, key_file: str, verify: bool) -> None:
     from aiohttp import web
 
     from config.settings import load_settings
-    from gateway.app import create_app
+    from gateway.app import create_app, tune_gc_for_serving
     from gateway.keys import VERIFY_SIGNATURES
     import logging
     logging.disable(logging.WARNING)
@@ -84,6 +84,7 @@ def serve(db: str, key_file: str, verify: bool) -> None:
                                     "signature_max_age": 600.0}, environ={})
     app = create_app(settings)
     app[VERIFY_SIGNATURES] = verify
+    tune_gc_for_serving()                       # as `libgate serve` does
 
     async def run_server() -> None:
         runner = web.AppRunner(app, access_log=None)
