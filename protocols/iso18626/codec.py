@@ -211,9 +211,12 @@ def _read(element: etree._Element, name: str, version: Version, path: str) -> An
 def _read_child(child: etree._Element, el: El, version: Version, path: str) -> Any:
     if isinstance(el.type, Sub):
         return _read(child, el.type.layout, version, path)
-    if any(isinstance(grandchild.tag, str) for grandchild in child):
+    if len(child) == 0:             # the usual case: no element, comment or PI inside
+        text = (child.text or "").strip()
+    elif any(isinstance(grandchild.tag, str) for grandchild in child):
         raise BadlyFormedMessage(f"{path}: elements inside a simple value")
-    text = "".join(child.itertext()).strip()
+    else:
+        text = "".join(child.itertext()).strip()
     if not text:
         return None
     return _read_scalar(el.type, text, child, version, path)
