@@ -201,14 +201,19 @@ class PeerCache:
     """Peers by member id, kept ``ttl`` seconds (every received message needs them; a member's
     endpoint, policy or status changes rarely). ``forget`` after a known change.
 
-    One load at a time: when the entries expire under load, the concurrent messages that
-    miss them wait for one load instead of each running the same three queries."""
+    One load at a time: concurrent messages that miss the same peers wait for one load
+    instead of each running the same three queries. And messages do not wait for a refresh:
+    entries past ``ttl`` are still used (up to ``STALE`` ttls) while one background refresh
+    runs — every 5 s, all messages in flight used to stop for a load through aiosqlite."""
+
+    STALE = 3
 
     def __init__(self, ttl: float = 5.0) -> None:
         self.ttl = ttl
         self._peers: dict[int, tuple[float, Peer]] = {}
         self._loading: asyncio.Lock | None = None
         self._generation = 0
+        self._refresh: asyncio.Task | None = None
 
     def forget(self) -> None:
         self._peers.clear()
@@ -252,6 +257,26 @@ class PeerCache:
         """The peers if all are cached and fresh, else None (no I/O)."""
         found = self._fresh(ids)
         return found if len(found) == len(ids) else None
+
+    def usable(self, ids: list[int], store: Store, day) -> dict[int, Peer] | None:
+        """The peers if all are cached and fresh; if some are past ``ttl`` (but not past
+        ``STALE`` ttls) these still, with a refresh started in the background; else None."""
+        now, found, stale = time.monotonic(), {}, False
+        for i in ids:
+            at, peer = self._peers.get(i, (0.0, None))
+            if peer is None or now - at >= self.STALE * self.ttl:
+                return None
+            stale = stale or now - at >= self.ttl
+            found[i] = peer
+        if stale and (self._refresh is None or self._refresh.done()):
+            self._refresh = asyncio.get_running_loop().create_task(self.load(store, ids, day))
+            self._refresh.add_done_callback(_log_failure)
+        return found
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("ILL peer refresh failed: %s", task.exception())
 
 
 Target = int | tuple[str, str]          # request id, or (requester code, ref)
@@ -350,8 +375,9 @@ async def change(store: Store, target: Target, now: datetime, decide: Callable[[
         try:
             if attempt == 0:
                 cached = rows.lookup(target) if rows is not None else None
-                peers = peers_cache.fresh(list({cached[0].requester_id, *(
-                    e.member_id for e in cached[1])})) if cached and peers_cache else None
+                peers = peers_cache.usable(list({cached[0].requester_id, *(
+                    e.member_id for e in cached[1])}), store, now.date()) \
+                    if cached and peers_cache else None
                 if cached and peers is not None:
                     draft = Draft(cached[0], cached[1], peers, rebuild(cached[0], peers), now)
                 elif store.dialect == "sqlite":
@@ -421,7 +447,8 @@ async def _read_direct(store: Store, target: Target, now: datetime,
     row, rota = await store.direct().read(functools.partial(_load_direct, target=target))
     ids = list({row.requester_id, *(e.member_id for e in rota)})
     if peers_cache is not None:
-        peers = await peers_cache.load(store, ids, now.date())
+        peers = peers_cache.usable(ids, store, now.date()) \
+            or await peers_cache.load(store, ids, now.date())
     else:
         async with store.connect() as conn:
             peers = await load_peers(conn, ids, now.date())

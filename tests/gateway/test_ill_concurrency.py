@@ -83,3 +83,34 @@ async def test_concurrent_messages_share_one_peer_load_and_forget_wins(store, mo
     cache.forget()
     await loading
     assert cache.fresh(ids) is None
+
+
+async def test_expired_peers_are_used_while_one_refresh_runs(store, monkeypatch):
+    for code in ("US-BOR", "US-LA"):
+        await registry.add_member(store, code, code)
+    async with store.connect() as conn:
+        ids = [await registry.member_id(conn, c) for c in ("US-BOR", "US-LA")]
+    loads = 0
+    load_peers = state.load_peers
+
+    async def counted(conn, member_ids, day):
+        nonlocal loads
+        loads += 1
+        return await load_peers(conn, member_ids, day)
+    monkeypatch.setattr(state, "load_peers", counted)
+    cache = state.PeerCache(ttl=60)
+    today = dt.date.today()
+
+    def age(seconds: float) -> None:        # as if loaded ``seconds`` earlier
+        for i, (at, peer) in list(cache._peers.items()):
+            cache._peers[i] = (at - seconds, peer)
+
+    assert cache.usable(ids, store, today) is None          # nothing cached: callers load
+    await cache.load(store, ids, today)
+    age(90)                                                  # past ttl, not past 3 ttls
+    served = [cache.usable(ids, store, today) for _ in range(10)]
+    assert all(s is not None for s in served) and loads == 1  # no one waited for the refresh
+    await cache._refresh
+    assert loads == 2 and cache.fresh(ids) is not None       # one refresh, in the background
+    age(200)                                                 # past 3 ttls: no longer usable
+    assert cache.usable(ids, store, today) is None
