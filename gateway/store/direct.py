@@ -15,8 +15,10 @@ the write lock (a harvest, another process), SQLite answers "database is locked"
 the transaction is rolled back and the work is retried after an asynchronous sleep, for up
 to ``MAX_WAIT`` seconds (what the async engine's ``busy_timeout`` allows). A unit of work is
 a plain function of a sync ``Connection``: it cannot await, so nothing else runs on the loop
-between its statements. PostgreSQL has no use for this (asyncpg pipelines well): callers
-check ``store.dialect`` first.
+between its statements. What it costs the loop: a group commit of 15 messages ~3 ms, of 64
+(the most) ~15 ms; a commit that crosses the WAL's auto-checkpoint size also copies the WAL
+back into the database file (once per ~1,000 messages). PostgreSQL has no use for this
+(asyncpg pipelines well): callers check ``store.dialect`` first.
 """
 
 from __future__ import annotations
