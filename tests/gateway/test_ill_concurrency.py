@@ -9,7 +9,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from gateway import registry
-from gateway.broker import state
+from gateway.broker import peers
 from gateway.broker.engine import Broker
 from gateway.security.keys import load_gateway_key
 from gateway.security.tokens import Principal
@@ -63,15 +63,15 @@ async def test_concurrent_messages_share_one_peer_load_and_forget_wins(store, mo
     async with store.connect() as conn:
         ids = [await registry.member_id(conn, c) for c in ("US-BOR", "US-LA")]
     loads = 0
-    load_peers = state.load_peers
+    load_peers = peers.load_peers
 
     async def counted(conn, member_ids, day):
         nonlocal loads
         loads += 1
         await asyncio.sleep(0.01)           # long enough for the others to queue behind it
         return await load_peers(conn, member_ids, day)
-    monkeypatch.setattr(state, "load_peers", counted)
-    cache = state.PeerCache()
+    monkeypatch.setattr(peers, "load_peers", counted)
+    cache = peers.PeerCache()
     today = dt.date.today()
     found = await asyncio.gather(*[cache.load(store, ids, today) for _ in range(12)])
     assert loads == 1 and all(sorted(p.code for p in f.values()) == ["US-BOR", "US-LA"]
@@ -91,14 +91,14 @@ async def test_expired_peers_are_used_while_one_refresh_runs(store, monkeypatch)
     async with store.connect() as conn:
         ids = [await registry.member_id(conn, c) for c in ("US-BOR", "US-LA")]
     loads = 0
-    load_peers = state.load_peers
+    load_peers = peers.load_peers
 
     async def counted(conn, member_ids, day):
         nonlocal loads
         loads += 1
         return await load_peers(conn, member_ids, day)
-    monkeypatch.setattr(state, "load_peers", counted)
-    cache = state.PeerCache(ttl=60)
+    monkeypatch.setattr(peers, "load_peers", counted)
+    cache = peers.PeerCache(ttl=60)
     today = dt.date.today()
 
     def age(seconds: float) -> None:        # as if loaded ``seconds`` earlier
