@@ -10,6 +10,12 @@ until its confirmation. The same run is repeated with signature verification swi
 
 Target: ≥ 1,000 messages/s and p99 < 50 ms with signatures on.
 
+Measured 2026-11-28 on the shared 2-core machine (load average 3–4 from other jobs), default
+arguments: signatures on 340–600 msg/s, p50 48–76 ms, p99 137–350 ms; off 560–1,070 msg/s,
+p50 27–42 ms, p99 88–246 ms (before the SQLite hot path moved into the loop's thread, same
+conditions: on 227–306 msg/s, p99 258–434 ms; off 320–441 msg/s). The server then spends
+~1.8 ms of CPU per signed message, ~1 ms of it in http-message-signatures: not met.
+
     python bench/broker.py [--requests 1000] [--concurrency 32]
 """
 
@@ -75,7 +81,7 @@ def serve(db: str, key_file: str, verify: bool) -> None:
     from aiohttp import web
 
     from config.settings import load_settings
-    from gateway.app import create_app
+    from gateway.app import create_app, tune_gc_for_serving
     from gateway.keys import VERIFY_SIGNATURES
     import logging
     logging.disable(logging.WARNING)
@@ -84,6 +90,7 @@ def serve(db: str, key_file: str, verify: bool) -> None:
                                     "signature_max_age": 600.0}, environ={})
     app = create_app(settings)
     app[VERIFY_SIGNATURES] = verify
+    tune_gc_for_serving()                       # as `libgate serve` does
 
     async def run_server() -> None:
         runner = web.AppRunner(app, access_log=None)

@@ -69,18 +69,19 @@ class _Headers(dict):
 
     def __init__(self, items: Iterable[tuple[str, str]] | Mapping[str, str] = ()) -> None:
         super().__init__()
+        self._names: dict[str, str] = {}          # lower case -> the name as stored
         pairs = items.items() if isinstance(items, Mapping) else items
         for name, value in pairs:
             self[name] = value
 
     def _find(self, name: str) -> str | None:
-        lower = name.lower()
-        return next((k for k in super().keys() if k.lower() == lower), None)
+        return self._names.get(name.lower())
 
     def __setitem__(self, name: str, value: str) -> None:
         existing = self._find(name)
         if existing is not None and existing != name:
             super().__delitem__(existing)
+        self._names[name.lower()] = name
         super().__setitem__(name, value)
 
     def __getitem__(self, name: str) -> str:
@@ -93,6 +94,7 @@ class _Headers(dict):
         existing = self._find(name)
         if existing is None:
             raise KeyError(name)
+        del self._names[name.lower()]
         super().__delitem__(existing)
 
     def __contains__(self, name: object) -> bool:

@@ -4,15 +4,16 @@ SQLite has one writer; each broker change used to be its own write transaction (
 update, audit, commit — five round trips through aiosqlite's thread, one change at a time).
 Here the changes waiting for the writer are saved together: one multi-row nonce insert (``ON
 CONFLICT DO NOTHING RETURNING``: a nonce not returned is a replay), one version-checked UPDATE
-per request, one multi-row audit insert, one commit. Each change keeps its own outcome: a
-replay or a lost race (version changed) fails that change only — nothing of it is written —
-and its caller retries or refuses as before.
+per request, one multi-row audit insert, one commit — all of it one synchronous unit of work
+(``Store.direct``), not a round trip through aiosqlite's thread per statement. Each change
+keeps its own outcome: a replay or a lost race (version changed) fails that change only —
+nothing of it is written — and its caller retries or refuses as before.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import functools
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -42,11 +43,15 @@ class GroupCommit:
 
     async def _run(self) -> None:
         try:
+            # one turn of the loop first: the handlers already woken up join this batch (the
+            # batch runs without yielding, so nothing joins once it started)
+            await asyncio.sleep(0)
             while self.pending:
                 batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
                 try:
-                    async with writer(self.store), self.store.begin() as conn:
-                        failures = await _save_all(conn, batch)
+                    async with writer(self.store):
+                        failures = await self.store.direct().write(
+                            functools.partial(_save_all, batch=batch))
                 except Exception as exc:  # noqa: BLE001 - every waiting caller gets it
                     for _, _, future in batch:
                         if not future.done():
@@ -61,17 +66,15 @@ class GroupCommit:
             self.running = False
 
 
-async def _save_all(conn: Any, batch: list[_Item]) -> dict[int, Exception]:
+def _save_all(conn: sa.Connection, batch: list[_Item]) -> dict[int, Exception]:
+    """The batch's statements (a unit of work of ``Store.direct``: no await between them)."""
     failures: dict[int, Exception] = {}
     nonce_rows = {i: (n.key_id, n.nonce) for i, (_, n, _) in enumerate(batch) if n is not None}
     if nonce_rows:
         now = batch[0][0].now
-        inserted = set(map(tuple, (await conn.execute(
-            sqlite_insert(seen_nonces).values([
-                {"key_id": k, "nonce": n, "seen_at": now}
-                for k, n in dict.fromkeys(nonce_rows.values())])
-            .on_conflict_do_nothing().returning(seen_nonces.c.key_id, seen_nonces.c.nonce)
-        )).all()))
+        inserted = set(map(tuple, conn.execute(_REMEMBER_NONCES, [
+            {"key_id": k, "nonce": n, "seen_at": now}
+            for k, n in dict.fromkeys(nonce_rows.values())]).all()))
         for index, pair in nonce_rows.items():
             if pair in inserted:
                 inserted.discard(pair)          # the first of two identical nonces wins
@@ -83,27 +86,27 @@ async def _save_all(conn: Any, batch: list[_Item]) -> dict[int, Exception]:
         if index in failures:
             continue
         row = draft.row
-        values = _values(draft)
-        updated = await conn.execute(ill_requests.update().where(
-            (ill_requests.c.id == row.id) & (ill_requests.c.version == row.version)
-        ).values(**values, version=row.version + 1, updated_at=draft.now))
+        values = {**_values(draft), "version": row.version + 1, "updated_at": draft.now}
+        updated = conn.execute(_update_request(tuple(values)), {
+            "w_id": row.id, "w_version": row.version,
+            **{f"v_{name}": value for name, value in values.items()}})
         if updated.rowcount != 1:
             failures[index] = _Conflict()
             if nonce is not None:
                 lost.append((nonce.key_id, nonce.nonce))
             continue
         for position, changes in draft.rota_values.items():
-            await conn.execute(ill_rota.update().where(
-                (ill_rota.c.request_id == row.id)
-                & (ill_rota.c.position == position)).values(**changes))
+            conn.execute(_update_rota(tuple(changes)), {
+                "w_request_id": row.id, "w_position": position,
+                **{f"v_{name}": value for name, value in changes.items()}})
         audits += [(index, n, {**a, "request_id": row.id}) for n, a in enumerate(draft.audits)]
     if lost:   # a change that lost its race must not keep its nonce: its retry records it
-        await conn.execute(seen_nonces.delete().where(sa.tuple_(
+        conn.execute(seen_nonces.delete().where(sa.tuple_(
             seen_nonces.c.key_id, seen_nonces.c.nonce).in_(lost)))
     if audits:
-        ids = (await conn.execute(
+        ids = conn.execute(
             ill_messages.insert().returning(ill_messages.c.id, sort_by_parameter_order=True),
-            [row for _, _, row in audits])).scalars().all()
+            [row for _, _, row in audits]).scalars().all()
         by_item: dict[int, dict[int, int]] = {}
         for (index, n, _), new_id in zip(audits, ids, strict=True):
             by_item.setdefault(index, {})[n] = new_id
@@ -112,6 +115,33 @@ async def _save_all(conn: Any, batch: list[_Item]) -> dict[int, Exception]:
                 if index in by_item:
                     send.audit_id = by_item[index][audit_index]
     return failures
+
+
+# Statements built once (per set of changed columns): building and hashing a new statement
+# per message cost more than executing it. A multi-row insert of the nonces goes through
+# SQLAlchemy's "insertmanyvalues" (one INSERT … VALUES (…), (…) … per batch); rows it does not
+# return were there already: replays.
+_REMEMBER_NONCES = sqlite_insert(seen_nonces).on_conflict_do_nothing().returning(
+    seen_nonces.c.key_id, seen_nonces.c.nonce)
+
+
+@functools.lru_cache(maxsize=128)
+def _update_request(columns: tuple[str, ...]) -> sa.Update:
+    """``UPDATE ill_requests SET <columns> WHERE id = :w_id AND version = :w_version``."""
+    return ill_requests.update().where(
+        (ill_requests.c.id == sa.bindparam("w_id"))
+        & (ill_requests.c.version == sa.bindparam("w_version"))
+    ).values({name: sa.bindparam(f"v_{name}", type_=ill_requests.c[name].type)
+              for name in columns})
+
+
+@functools.lru_cache(maxsize=128)
+def _update_rota(columns: tuple[str, ...]) -> sa.Update:
+    return ill_rota.update().where(
+        (ill_rota.c.request_id == sa.bindparam("w_request_id"))
+        & (ill_rota.c.position == sa.bindparam("w_position"))
+    ).values({name: sa.bindparam(f"v_{name}", type_=ill_rota.c[name].type)
+              for name in columns})
 
 
 _COMMITS: dict[int, GroupCommit] = {}

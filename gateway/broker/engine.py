@@ -158,15 +158,18 @@ class Broker:
     # -- received messages ------------------------------------------------------------------
 
     async def receive(self, message: m.AgencyMessage, signed_by: SignedBy | None, raw: bytes,
-                      verdict: str, *, now: datetime | None = None) -> m.Confirmation:
-        """Apply a verified message from a member's system; the confirmation to answer."""
+                      verdict: str, *, now: datetime | None = None
+                      ) -> tuple[m.Confirmation, bytes]:
+        """Apply a verified message from a member's system; the confirmation to answer, and
+        its XML (encoded once: the audit keeps the same text)."""
         now = now or datetime.now(UTC)
         header = message.header
         if isinstance(message, m.Request):
-            return await new_requests.receive_request(self, message, raw, verdict, now,
-                                                      signed_by)
+            answer = await new_requests.receive_request(self, message, raw, verdict, now,
+                                                        signed_by)
+            return answer, encode(answer)
         sender = signed_by.member if signed_by else None
-        answer_box: list[m.Confirmation] = []
+        answer_box: list[tuple[m.Confirmation, bytes]] = []
 
         def decide(d: Draft):
             peer = next((p for p in d.peers.values() if p.code == sender), None)
@@ -180,8 +183,9 @@ class Broker:
             answer = confirm(message, error=original.error,
                              status=MessageStatus.ERROR if original.kind is OutcomeKind.REFUSED
                              else None, now=now)
-            d.audits[index]["answer"] = encode(answer).decode()
-            answer_box[:] = [answer]
+            xml = encode(answer)
+            d.audits[index]["answer"] = xml.decode()
+            answer_box[:] = [(answer, xml)]
             return outcome
 
         target = (header.requesting_agency_id.value if header.requesting_agency_id else "",
@@ -196,7 +200,7 @@ class Broker:
             answer = confirm(message, error=error, now=now)
             await audit_only(self.store, refused_audit(message, raw, verdict, now, answer, error),
                              nonce=signed_by)
-            return answer
+            return answer, encode(answer)
         await self.after(draft, wait=False)
         return answer_box[0]
 

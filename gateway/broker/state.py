@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
-import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from collections.abc import Callable
@@ -26,14 +26,13 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from gateway.broker import messages as msgs
-from gateway.policy import LendingPolicy
-from gateway.posture import effective_statuses
+from gateway.broker.peers import Peer, PeerCache, load_peers
 from gateway.security.signatures import SignedBy, remember_nonce, replayed
 from gateway.store import Store
-from gateway.store.schema import endpoints, ill_messages, ill_requests, ill_rota, members
+from gateway.store.schema import ill_messages, ill_requests, ill_rota, members
 from protocols.iso18626 import model as m
 from protocols.iso18626.codec import encode, parse_datetime
-from protocols.iso18626.codes import Action, Status, Version
+from protocols.iso18626.codes import Action, Status
 from protocols.iso18626.errors import UnrecognisedDataValue
 from protocols.iso18626.states import Outcome, OutcomeKind, Role, Transaction
 
@@ -45,18 +44,6 @@ MAX_TRIES = 1000          # a request hammered by hundreds of concurrent message
 
 class RequestNotFound(LookupError):
     pass
-
-
-@dataclass(slots=True)
-class Peer:
-    """A member on the rota (or the requester) as the broker needs it."""
-
-    id: int
-    code: str
-    url: str | None                    # its ISO 18626 endpoint; None: served inside LibGate
-    version: Version
-    response_hours: float
-    status: str                        # service status today
 
 
 @dataclass(slots=True)
@@ -176,61 +163,6 @@ def stored(txn: Transaction, code_ids: dict[str, int]) -> dict[str, Any]:
 
 # --- load and save -----------------------------------------------------------------------
 
-async def load_peers(conn: Any, member_ids: list[int], day) -> dict[int, Peer]:
-    rows = (await conn.execute(sa.select(members.c.id, members.c.code, members.c.policy)
-                               .where(members.c.id.in_(member_ids)))).all()
-    urls = {r.member_id: r for r in (await conn.execute(
-        sa.select(endpoints.c.member_id, endpoints.c.url, endpoints.c.options)
-        .where(endpoints.c.member_id.in_(member_ids) & (endpoints.c.type == "iso18626")
-               & endpoints.c.enabled.is_(True)).order_by(endpoints.c.id.desc()))).all()}
-    statuses = await effective_statuses(conn, day, [r.code for r in rows])
-    peers = {}
-    for r in rows:
-        endpoint = urls.get(r.id)
-        version = Version((endpoint.options or {}).get("version", "1.2")) if endpoint \
-            else Version.V1_2
-        policy = LendingPolicy.from_json(r.policy, f"policy of {r.code}")
-        peers[r.id] = Peer(r.id, r.code, endpoint.url if endpoint else None, version,
-                           policy.response_hours,
-                           statuses[r.code].status if r.code in statuses else "open")
-    return peers
-
-
-class PeerCache:
-    """Peers by member id, kept ``ttl`` seconds (every received message needs them; a member's
-    endpoint, policy or status changes rarely). ``forget`` after a known change."""
-
-    def __init__(self, ttl: float = 5.0) -> None:
-        self.ttl = ttl
-        self._peers: dict[int, tuple[float, Peer]] = {}
-
-    def forget(self) -> None:
-        self._peers.clear()
-
-    async def get(self, conn: Any, ids: list[int], day) -> dict[int, Peer]:
-        now = time.monotonic()
-        fresh = {i: p for i, (at, p) in ((i, self._peers.get(i, (0.0, None))) for i in ids)
-                 if p is not None and now - at < self.ttl}
-        missing = [i for i in ids if i not in fresh]
-        if missing:
-            loaded = await load_peers(conn, missing, day)
-            for i, peer in loaded.items():
-                self._peers[i] = (now, peer)
-            fresh.update(loaded)
-        return fresh
-
-
-    def fresh(self, ids: list[int]) -> dict[int, Peer] | None:
-        """The peers if all are cached and fresh, else None (no I/O)."""
-        now, found = time.monotonic(), {}
-        for i in ids:
-            at, peer = self._peers.get(i, (0.0, None))
-            if peer is None or now - at >= self.ttl:
-                return None
-            found[i] = peer
-        return found
-
-
 Target = int | tuple[str, str]          # request id, or (requester code, ref)
 
 
@@ -276,18 +208,37 @@ def _values(draft: Draft) -> dict[str, Any]:
     return {**draft.values, **stored(draft.txn, {p.code: p.id for p in draft.peers.values()})}
 
 
-async def _load(conn: Any, target: Target, *, for_update: bool = False) -> Any:
+# built once: building and hashing a new statement per message cost more than running it
+_BY_ID = sa.select(ill_requests).where(ill_requests.c.id == sa.bindparam("target_id"))
+_BY_REF = sa.select(ill_requests).where(
+    (ill_requests.c.ref == sa.bindparam("target_ref"))
+    & (ill_requests.c.requester_id == sa.select(members.c.id).where(
+        members.c.code == sa.bindparam("target_code")).scalar_subquery()))
+_ROTA = sa.select(ill_rota).where(ill_rota.c.request_id == sa.bindparam("request_id")) \
+    .order_by(ill_rota.c.position)
+
+
+def _request_query(target: Target) -> tuple[sa.Select, dict[str, Any]]:
     if isinstance(target, int):
-        where = ill_requests.c.id == target
-    else:
-        code, ref = target
-        where = (ill_requests.c.ref == ref) & (ill_requests.c.requester_id == sa.select(
-            members.c.id).where(members.c.code == code).scalar_subquery())
-    query = sa.select(ill_requests).where(where)
-    row = (await conn.execute(query.with_for_update() if for_update else query)).first()
+        return _BY_ID, {"target_id": target}
+    code, ref = target
+    return _BY_REF, {"target_code": code, "target_ref": ref}
+
+
+async def _load(conn: Any, target: Target, *, for_update: bool = False) -> Any:
+    query, params = _request_query(target)
+    row = (await conn.execute(query.with_for_update() if for_update else query, params)).first()
     if row is None:
         raise RequestNotFound(f"no ILL request {target!r}")
     return row
+
+
+def _load_direct(conn: sa.Connection, target: Target) -> tuple[Any, list[Any]]:
+    """The request and its rota, as one synchronous unit of work (``Store.direct``)."""
+    row = conn.execute(*_request_query(target)).first()
+    if row is None:
+        raise RequestNotFound(f"no ILL request {target!r}")
+    return row, list(conn.execute(_ROTA, {"request_id": row.id}).all())
 
 
 async def change(store: Store, target: Target, now: datetime, decide: Callable[[Draft], T],
@@ -308,12 +259,15 @@ async def change(store: Store, target: Target, now: datetime, decide: Callable[[
         try:
             if attempt == 0:
                 cached = rows.lookup(target) if rows is not None else None
-                peers = peers_cache.fresh(list({cached[0].requester_id, *(
-                    e.member_id for e in cached[1])})) if cached and peers_cache else None
+                peers = peers_cache.usable(list({cached[0].requester_id, *(
+                    e.member_id for e in cached[1])}), store, now.date()) \
+                    if cached and peers_cache else None
                 if cached and peers is not None:
                     draft = Draft(cached[0], cached[1], peers, rebuild(cached[0], peers), now)
+                elif store.dialect == "sqlite":
+                    draft = await _read_direct(store, target, now, peers_cache)
                 else:
-                    async with readers(store), store.connect() as conn:
+                    async with store.connect() as conn:
                         draft = await _read(conn, target, now, peers_cache)
                 result = decide(draft)
                 if not _dirty(draft, nonce):
@@ -363,11 +317,25 @@ def _dirty(draft: Draft, nonce: SignedBy | None) -> bool:
 async def _read(conn: Any, target: Target, now: datetime, peers_cache: PeerCache | None, *,
                 for_update: bool = False) -> Draft:
     row = await _load(conn, target, for_update=for_update)
-    rota = list((await conn.execute(sa.select(ill_rota).where(
-        ill_rota.c.request_id == row.id).order_by(ill_rota.c.position))).all())
+    rota = list((await conn.execute(_ROTA, {"request_id": row.id})).all())
     ids = list({row.requester_id, *(e.member_id for e in rota)})
     peers = await peers_cache.get(conn, ids, now.date()) if peers_cache \
         else await load_peers(conn, ids, now.date())
+    return Draft(row, rota, peers, rebuild(row, peers), now)
+
+
+async def _read_direct(store: Store, target: Target, now: datetime,
+                       peers_cache: PeerCache | None) -> Draft:
+    """SQLite: request and rota read in the loop's thread (``Store.direct``); the peers come
+    from the cache, or through the async engine when it has to load them."""
+    row, rota = await store.direct().read(functools.partial(_load_direct, target=target))
+    ids = list({row.requester_id, *(e.member_id for e in rota)})
+    if peers_cache is not None:
+        peers = peers_cache.usable(ids, store, now.date()) \
+            or await peers_cache.load(store, ids, now.date())
+    else:
+        async with store.connect() as conn:
+            peers = await load_peers(conn, ids, now.date())
     return Draft(row, rota, peers, rebuild(row, peers), now)
 
 
@@ -397,21 +365,6 @@ async def _save(conn: Any, draft: Draft, nonce: SignedBy | None) -> None:
 
 
 _WRITERS: dict[int, asyncio.Lock] = {}
-_READERS: dict[int, asyncio.Semaphore] = {}
-SQLITE_READERS = 4
-
-
-@contextlib.asynccontextmanager
-async def readers(store: Store) -> AsyncIterator[None]:
-    """At most ``SQLITE_READERS`` broker reads at once on SQLite: with more, the pool opens
-    overflow connections (a thread and a file open each, closed again on return) — that churn
-    cost more than the wait. PostgreSQL is not limited here."""
-    if store.dialect != "sqlite":
-        yield
-        return
-    async with _READERS.setdefault(id(store.engine), asyncio.Semaphore(SQLITE_READERS)):
-        yield
-
 
 
 @contextlib.asynccontextmanager

@@ -9,6 +9,7 @@ credentials).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -55,7 +56,8 @@ async def listed(conn, member: str) -> list[dict[str, Any]]:
 
 
 class Webhooks:
-    """Sends state changes to the URLs of the parties (cached list, reloaded every 30 s)."""
+    """Sends state changes to the URLs of the parties (cached list, reloaded every 30 s; one
+    reload at a time, not one per concurrent notification)."""
 
     MAX_AGE = 30.0
 
@@ -64,19 +66,29 @@ class Webhooks:
         self.broker = broker
         self._urls: dict[int, list[str]] = {}
         self._loaded = 0.0
+        self._loading: asyncio.Lock | None = None
+        self._generation = 0
 
     def forget(self) -> None:
         self._loaded = 0.0
+        self._generation += 1           # a reload running now may predate the change
 
     async def _targets(self, member_ids: set[int]) -> list[str]:
         if time.monotonic() - self._loaded > self.MAX_AGE:
-            async with self.store.connect() as conn:
-                rows = (await conn.execute(sa.select(ill_webhooks.c.member_id,
-                                                     ill_webhooks.c.url))).all()
-            urls: dict[int, list[str]] = {}
-            for row in rows:
-                urls.setdefault(row.member_id, []).append(row.url)
-            self._urls, self._loaded = urls, time.monotonic()
+            if self._loading is None:
+                self._loading = asyncio.Lock()
+            async with self._loading:
+                asked = time.monotonic()
+                if asked - self._loaded > self.MAX_AGE:     # not reloaded while waiting
+                    generation = self._generation
+                    async with self.store.connect() as conn:
+                        rows = (await conn.execute(sa.select(ill_webhooks.c.member_id,
+                                                             ill_webhooks.c.url))).all()
+                    urls: dict[int, list[str]] = {}
+                    for row in rows:
+                        urls.setdefault(row.member_id, []).append(row.url)
+                    self._urls = urls
+                    self._loaded = asked if generation == self._generation else 0.0
         return [url for mid in member_ids for url in self._urls.get(mid, [])]
 
     def notify(self, draft: Draft) -> None:

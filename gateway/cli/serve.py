@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from config.settings import Settings
-from gateway.app import create_app
+from gateway.app import create_app, tune_gc_for_serving
 from gateway.cli.base import command, console, get_settings, main, run_async, setup_logging
 from gateway.store import Store
 
@@ -37,8 +37,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None, get_path: str 
         click.echo(body)
         sys.exit(0 if status < 400 else 1)
     console.print(f"LibGate on http://{settings.host}:{settings.port}/ (store {settings.db})")
-    web.run_app(create_app(settings, schedule=True), host=settings.host, port=settings.port,
-                print=None)
+    app = create_app(settings, schedule=True)
+    tune_gc_for_serving()
+    web.run_app(app, host=settings.host, port=settings.port, print=None)
 
 
 @command(main, "demo")
@@ -63,5 +64,6 @@ def demo(ctx: click.Context, directory: str, then_serve: bool) -> None:
                    f"  {base}/oai?verb=ListRecords&metadataPrefix=marc21   the merged catalogue\n"
                    f"  {base}/api/posture               who lends, who is closed\n"
                    "Ctrl-C stops.")
-        web.run_app(create_app(settings, schedule=True), host=settings.host,
-                    port=settings.port, print=None)
+        app = create_app(settings, schedule=True)
+        tune_gc_for_serving()
+        web.run_app(app, host=settings.host, port=settings.port, print=None)

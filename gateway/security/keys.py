@@ -12,6 +12,7 @@ an unknown key id arrives or the cache is older than a minute.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from dataclasses import dataclass
@@ -111,7 +112,11 @@ async def list_member_keys(conn: AsyncConnection, code: str | None = None) -> li
 
 
 class KeyRing:
-    """Public keys that may verify a message now, by key id, cached."""
+    """Public keys that may verify a message now, by key id, cached.
+
+    Reloads are shared: the messages that arrive while one runs wait for it instead of each
+    reading every key again (the first burst after a start or an expiry made as many reloads
+    as there were connections)."""
 
     MAX_AGE = 60.0
 
@@ -120,19 +125,39 @@ class KeyRing:
         self._keys: dict[str, MemberKey] = {}
         self._parsed: dict[str, Ed25519PublicKey] = {}
         self._loaded = 0.0
+        self._reloading: asyncio.Future[float] | None = None
 
     async def reload(self) -> None:
+        started = time.monotonic()
         async with self._store.connect() as conn:
             keys = await list_member_keys(conn)
         self._keys = {k.key_id: k for k in keys}
         self._parsed = {}
-        self._loaded = time.monotonic()
+        self._loaded = started
 
     async def lookup(self, key_id: str) -> MemberKey | None:
         """The key registered under ``key_id`` (valid or not), reloading once if unknown."""
-        if time.monotonic() - self._loaded > self.MAX_AGE or key_id not in self._keys:
-            await self.reload()
+        asked = time.monotonic()
+        if asked - self._loaded > self.MAX_AGE or key_id not in self._keys:
+            started = await self._shared_reload()
+            if key_id not in self._keys and started < asked:
+                # the reload joined began before this message came: it may predate the key
+                await self._shared_reload()
         return self._keys.get(key_id)
+
+    async def _shared_reload(self) -> float:
+        """Join the reload running now, or start one; when the keys it read were read."""
+        if self._reloading is None:
+            self._reloading = asyncio.ensure_future(self._reload_once())
+        return await asyncio.shield(self._reloading)
+
+    async def _reload_once(self) -> float:
+        started = time.monotonic()
+        try:
+            await self.reload()
+        finally:
+            self._reloading = None
+        return started
 
     def public_key(self, key: MemberKey) -> Ed25519PublicKey:
         parsed = self._parsed.get(key.key_id)

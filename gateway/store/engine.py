@@ -16,6 +16,7 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from gateway.store.direct import DirectSqlite, direct_sqlite_engine
 from gateway.store.sqlite_driver import one_hop_dbapi
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -70,10 +71,20 @@ class Store:
     engine: AsyncEngine
     url: str
     schema: str | None = None
+    _direct: DirectSqlite | None = None
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    def direct(self) -> DirectSqlite:
+        """SQLite only: short units of work in the loop's thread (see ``store.direct``)."""
+        if self._direct is None:
+            assert self.dialect == "sqlite", "direct units of work are for SQLite"
+            self._direct = DirectSqlite(direct_sqlite_engine(
+                self.engine, serializer=_json_serializer, deserializer=orjson.loads,
+                on_connect=_sqlite_pragmas))
+        return self._direct
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
@@ -99,6 +110,9 @@ class Store:
             return False
 
     async def close(self) -> None:
+        if self._direct is not None:
+            self._direct, direct = None, self._direct
+            direct.close()
         await self.engine.dispose()
 
 

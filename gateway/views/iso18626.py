@@ -27,8 +27,9 @@ XML_TYPES = ("application/xml", "text/xml")
 AUDIT_RAW_CAP = 16 * 1024        # what is kept of a refused body (enough to see what it was)
 
 
-def _xml(message: m.Confirmation) -> web.Response:
-    return web.Response(body=encode(message), content_type="application/xml", charset="utf-8")
+def _xml(message: m.Confirmation | bytes) -> web.Response:
+    body = message if isinstance(message, bytes) else encode(message)
+    return web.Response(body=body, content_type="application/xml", charset="utf-8")
 
 
 async def _refused(request: web.Request, status: int, reason: str, body: bytes,
@@ -96,5 +97,5 @@ async def _answer(request: web.Request, body: bytes, signed_by: SignedBy | None,
             check_agency(signed_by, claimed.value if claimed else "")
         except SignatureRejected as exc:
             return await _refused(request, 403, str(exc), body, f"rejected ({exc.reason})")
-    answer = await request.app[BROKER].receive(message, signed_by, body, verdict)
-    return _xml(answer)
+    _, xml = await request.app[BROKER].receive(message, signed_by, body, verdict)
+    return _xml(xml)

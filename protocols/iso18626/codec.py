@@ -211,9 +211,12 @@ def _read(element: etree._Element, name: str, version: Version, path: str) -> An
 def _read_child(child: etree._Element, el: El, version: Version, path: str) -> Any:
     if isinstance(el.type, Sub):
         return _read(child, el.type.layout, version, path)
-    if any(isinstance(grandchild.tag, str) for grandchild in child):
+    if len(child) == 0:             # the usual case: no element, comment or PI inside
+        text = (child.text or "").strip()
+    elif any(isinstance(grandchild.tag, str) for grandchild in child):
         raise BadlyFormedMessage(f"{path}: elements inside a simple value")
-    text = "".join(child.itertext()).strip()
+    else:
+        text = "".join(child.itertext()).strip()
     if not text:
         return None
     return _read_scalar(el.type, text, child, version, path)
@@ -366,6 +369,15 @@ def _write_scalar(parent: etree._Element, tag: str, kind: Any, value: Any, versi
         raise Iso18626EncodeError(f"{path}: {err}") from None
 
 
+@cache
+def _unmapped(name: str, version: Version) -> tuple[str, ...]:
+    """The fields of layout ``name``'s class that ``version`` has no element for."""
+    cls, elements = LAYOUTS[version][name]
+    mapped = {el.field for el in elements}
+    return tuple(f.name for f in dataclasses.fields(cls)
+                 if f.name not in mapped and f.name != "version")
+
+
 def _write(parent: etree._Element, tag: str, obj: Any, name: str, version: Version,
            path: str) -> None:
     layout = LAYOUTS[version].get(name)
@@ -374,12 +386,10 @@ def _write(parent: etree._Element, tag: str, obj: Any, name: str, version: Versi
     cls, elements = layout
     if not isinstance(obj, cls):
         raise Iso18626EncodeError(f"{path}: expected {cls.__name__}, got {obj!r}")
-    mapped = {el.field for el in elements}
-    for field in dataclasses.fields(obj):
-        if field.name not in mapped and field.name != "version" \
-                and getattr(obj, field.name) not in (None, ()):
+    for field in _unmapped(name, version):
+        if getattr(obj, field) not in (None, ()):
             raise Iso18626EncodeError(
-                f"{path}: {field.name} has no place in ISO 18626 {version.value}")
+                f"{path}: {field} has no place in ISO 18626 {version.value}")
     if cls is m.Address and (obj.electronic_address is None) == (obj.physical_address is None):
         raise Iso18626EncodeError(f"{path}: needs exactly one of electronic or physical address")
     element = etree.SubElement(parent, _NS + tag)

@@ -4,10 +4,12 @@ change lands (optimistic version check, retried), none is lost or applied twice.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import sqlalchemy as sa
 
 from gateway import registry
+from gateway.broker import peers
 from gateway.broker.engine import Broker
 from gateway.security.keys import load_gateway_key
 from gateway.security.tokens import Principal
@@ -53,3 +55,62 @@ async def test_two_hundred_concurrent_requests_answers_and_actions(store, settin
                                      .group_by(ill_requests.c.status))).all()
     assert notes == N
     assert dict(states) == {"WillSupply": N - 1, "Loaned": 1}
+
+
+async def test_concurrent_messages_share_one_peer_load_and_forget_wins(store, monkeypatch):
+    for code in ("US-BOR", "US-LA"):
+        await registry.add_member(store, code, code)
+    async with store.connect() as conn:
+        ids = [await registry.member_id(conn, c) for c in ("US-BOR", "US-LA")]
+    loads = 0
+    load_peers = peers.load_peers
+
+    async def counted(conn, member_ids, day):
+        nonlocal loads
+        loads += 1
+        await asyncio.sleep(0.01)           # long enough for the others to queue behind it
+        return await load_peers(conn, member_ids, day)
+    monkeypatch.setattr(peers, "load_peers", counted)
+    cache = peers.PeerCache()
+    today = dt.date.today()
+    found = await asyncio.gather(*[cache.load(store, ids, today) for _ in range(12)])
+    assert loads == 1 and all(sorted(p.code for p in f.values()) == ["US-BOR", "US-LA"]
+                              for f in found)
+    # forget() while a load runs: what that load read is used once, not cached as fresh
+    cache.forget()
+    loading = asyncio.create_task(cache.load(store, ids, today))
+    await asyncio.sleep(0)
+    cache.forget()
+    await loading
+    assert cache.fresh(ids) is None
+
+
+async def test_expired_peers_are_used_while_one_refresh_runs(store, monkeypatch):
+    for code in ("US-BOR", "US-LA"):
+        await registry.add_member(store, code, code)
+    async with store.connect() as conn:
+        ids = [await registry.member_id(conn, c) for c in ("US-BOR", "US-LA")]
+    loads = 0
+    load_peers = peers.load_peers
+
+    async def counted(conn, member_ids, day):
+        nonlocal loads
+        loads += 1
+        return await load_peers(conn, member_ids, day)
+    monkeypatch.setattr(peers, "load_peers", counted)
+    cache = peers.PeerCache(ttl=60)
+    today = dt.date.today()
+
+    def age(seconds: float) -> None:        # as if loaded ``seconds`` earlier
+        for i, (at, peer) in list(cache._peers.items()):
+            cache._peers[i] = (at - seconds, peer)
+
+    assert cache.usable(ids, store, today) is None          # nothing cached: callers load
+    await cache.load(store, ids, today)
+    age(90)                                                  # past ttl, not past 3 ttls
+    served = [cache.usable(ids, store, today) for _ in range(10)]
+    assert all(s is not None for s in served) and loads == 1  # no one waited for the refresh
+    await cache._refresh
+    assert loads == 2 and cache.fresh(ids) is not None       # one refresh, in the background
+    age(200)                                                 # past 3 ttls: no longer usable
+    assert cache.usable(ids, store, today) is None

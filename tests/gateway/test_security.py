@@ -106,6 +106,25 @@ async def test_rotation_keeps_the_old_key_for_its_grace_period_only(store):
     assert refused.value.reason == "key-retired"
 
 
+async def test_concurrent_messages_share_one_key_ring_reload(store):
+    key, private = await _member_with_key(store)
+    ring = KeyRing(store)
+    reloads = 0
+    reload = ring.reload
+
+    async def counted() -> None:
+        nonlocal reloads
+        reloads += 1
+        await reload()
+    ring.reload = counted
+    found = await asyncio.gather(*[ring.lookup(key.key_id) for _ in range(16)])
+    assert reloads == 1 and {k.key_id for k in found} == {key.key_id}
+    # a key registered after the ring was loaded is found (its first message reloads)
+    newer, _ = await _member_with_key(store, "GB-UkDem")
+    assert (await ring.lookup(newer.key_id)).member == "GB-UkDem" and reloads == 2
+    assert await ring.lookup("US-NFU#k9") is None and reloads == 3
+
+
 async def test_expired_created_is_refused_and_old_nonces_are_forgotten(store):
     key, private = await _member_with_key(store)
     ring = KeyRing(store)

@@ -1,0 +1,81 @@
+"""SQLite units of work in the loop's thread (``Store.direct``): same data as the async engine,
+and a locked database waits asynchronously instead of blocking the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from gateway import registry
+from gateway.store import open_store
+from gateway.store.schema import members
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path):
+    store = await open_store(f"sqlite:///{tmp_path / 'libgate.db'}")
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def test_direct_units_of_work_see_and_write_what_the_async_engine_does(sqlite_store):
+    await registry.add_member(sqlite_store, "US-NFU", "Library US-NFU")
+    direct = sqlite_store.direct()
+    row = await direct.read(lambda conn: conn.execute(
+        sa.select(members.c.code, members.c.policy, members.c.created_at)
+        .where(members.c.code == "US-NFU")).one())
+    assert row.code == "US-NFU" and row.created_at.year >= 2024
+
+    def rename(conn: sa.Connection) -> None:
+        conn.execute(members.update().where(members.c.code == "US-NFU")
+                     .values(name="Renamed", policy={"response_hours": 12},
+                             updated_at=datetime.now(UTC)))
+    await direct.write(rename)
+    async with sqlite_store.connect() as conn:
+        name, policy = (await conn.execute(sa.select(members.c.name, members.c.policy)
+                                           .where(members.c.code == "US-NFU"))).one()
+    assert (name, policy) == ("Renamed", {"response_hours": 12})
+
+
+async def test_a_failed_unit_of_work_writes_nothing(sqlite_store):
+    await registry.add_member(sqlite_store, "US-NFU", "Library US-NFU")
+
+    def half_done(conn: sa.Connection) -> None:
+        conn.execute(members.update().values(name="half"))
+        raise RuntimeError("stop here")
+    with pytest.raises(RuntimeError):
+        await sqlite_store.direct().write(half_done)
+    async with sqlite_store.connect() as conn:
+        assert await conn.scalar(sa.select(members.c.name)) == "Library US-NFU"
+
+
+async def test_a_locked_database_is_waited_for_without_blocking_the_loop(sqlite_store, tmp_path):
+    await registry.add_member(sqlite_store, "US-NFU", "Library US-NFU")
+    other = sqlite3.connect(tmp_path / "libgate.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")                  # another writer holds the lock
+    order: list[str] = []
+
+    async def release_later() -> None:
+        # runs on the same loop: it can only release the lock if the waiting write does not
+        # block the loop (if it did, the write would give up after MAX_WAIT: "locked")
+        await asyncio.sleep(0.1)
+        order.append("released")
+        other.execute("COMMIT")
+
+    def write(conn: sa.Connection) -> None:
+        conn.execute(members.update().values(name="after the lock"))
+        order.append("written")                       # reached only once the lock is free
+
+    releasing = asyncio.create_task(release_later())
+    await sqlite_store.direct().write(write)
+    await releasing
+    other.close()
+    assert order == ["released", "written"]
+    async with sqlite_store.connect() as conn:
+        assert await conn.scalar(sa.select(members.c.name)) == "after the lock"
