@@ -72,6 +72,24 @@ async def test_a_member_closing_mid_day_is_skipped_and_its_pending_requests_move
     assert {"member": LA, "reason": "closed"} in fresh["excluded"]
 
 
+async def test_a_status_set_by_the_member_registry_is_what_routing_follows(consortium):
+    # `members update --status` and PATCH /api/members go through the status periods too:
+    # before, they changed only the listed status, and requests still went to the member
+    c = consortium
+    from tests.conftest import ADMIN_TOKEN
+    office = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    patched = await c.client.patch(f"/api/members/{LA}", headers=office,
+                                   json={"status": "closed", "status_reason": "fire"})
+    assert patched.status == 200 and (await patched.json())["status"] == "closed"
+    fresh = await c.request(patron_ref="p-10")
+    assert fresh["supplier"] == LB and {"member": LA, "reason": "closed"} in fresh["excluded"]
+    summary = await (await c.client.get("/api/posture")).json()
+    assert LA in summary["members"]["closed"]
+    assert (await c.client.patch(f"/api/members/{LA}", headers=office,
+                                 json={"status": "open"})).status == 200
+    assert (await c.request(patron_ref="p-11"))["supplier"] == LA
+
+
 async def test_digital_only_members_get_copy_requests_only(consortium):
     c = consortium
     await _status(c, LA, "digital-only")
