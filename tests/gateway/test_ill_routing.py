@@ -146,6 +146,25 @@ async def test_the_sixth_ccg_copy_of_a_title_waits_for_staff(consortium):
     assert refused["state"] == "cancelled" and len(c.peers[LB].requests()) == 6
 
 
+async def test_a_subscribers_copies_are_ccl_and_a_copy_nobody_may_supply_is_not_counted(
+        consortium):
+    c = consortium
+    await _packages(c, US_LB=(NATURE, LICENSED))
+    # nobody licensed for this ISSN: no lender, so no copy obtained and nothing counted
+    nowhere = await c.request(**_article(issn="0036-8075", title="Science", patron_ref="p-20"))
+    assert nowhere["state"] == "no-lenders"
+    # the borrower's own current e-holdings of Nature make its copies CCL: never held
+    async with c.store.begin() as conn:
+        await eresources.load_kbart(conn, BORROWER, "Own", kbart(NATURE))
+    made = [await c.request(**_article(article_title=f"Letter {n}", patron_ref=f"p-2{n}"))
+            for n in range(6)]
+    assert [r["state"] for r in made] == ["in-progress"] * 6
+    report = await c.client.get(f"/api/copyright/{BORROWER}/{dt.date.today().year}",
+                                headers=c.auth(BORROWER))
+    assert [(t["title_key"], t["CCG"], t["CCL"]) for t in (await report.json())["titles"]] == [
+        ("0028-0836", 0, 6)]
+
+
 async def test_the_same_patron_item_and_service_is_held_as_a_duplicate(consortium):
     c = consortium
     first = await c.request(patron_ref="p-8")
