@@ -241,6 +241,12 @@ async def _holds(conn, settings: Settings, request_id: int, requester_id: int, r
     return holds
 
 
+def _year(publication_date: str | None) -> int | None:
+    """The year of an ISO 18626 publicationDate ('2024', '2024-03', '2024-03-15')."""
+    digits = (publication_date or "").strip()[:4]
+    return int(digits) if len(digits) == 4 and digits.isdigit() else None
+
+
 async def receive_request(broker: Broker, message: m.Request, raw: bytes, verdict: str,
                           now: datetime, signed_by: Any = None) -> m.Confirmation:
     """A borrower's own ILL system asks the consortium (supplier: LibGate or none)."""
@@ -258,6 +264,9 @@ async def receive_request(broker: Broker, message: m.Request, raw: bytes, verdic
             "article_title": bib.title_of_component, "isbn": ids["isbn"], "issn": ids["issn"],
             "oclc": ids["oclc"], "volume": bib.volume[0] if bib.volume else None,
             "issue": bib.issue, "pages": bib.pages_requested,
+            # a Copy of an article is routed by coverage and embargo: the year is needed
+            "year": _year(message.publication_info.publication_date
+                          if message.publication_info else None),
             "service_type": message.service_info.service_type.value
             if message.service_info and message.service_info.service_type.value in SERVICE_TYPES
             else "Loan",
