@@ -47,6 +47,11 @@ def test_eresources_status_emergency_posture_copyright(libgate, tmp_path, monkey
     assert loaded["problems"][0]["line"] == 3
     libgate("members", "status", "US-AAA", "closed", "--reason", "flood")
     libgate("emergency", "declare", "--note", "pandemic")
+    assert "of 0 works" in libgate("posture").output
+    closed = json.loads(libgate("ill", "closed-loans", "--json").output)
+    assert closed == {"closed": ["US-AAA"], "loans": []}
+    renew = libgate("etas", "renew", "7", ok=False)
+    assert renew.exit_code == 1 and "checkout 7 is not active" in renew.output
     summary = json.loads(libgate("posture", "--json").output)
     assert summary["members"]["closed"] == ["US-AAA"]
     assert summary["emergency"]["note"] == "pandemic"

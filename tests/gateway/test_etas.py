@@ -129,6 +129,13 @@ async def test_the_api_scopes_checkouts_to_the_readers_member(aiohttp_client, st
     foreign = await client.delete(f"/api/etas/checkouts/{checkout_id}",
                                   headers={"Authorization": f"Bearer {hathi}"})
     assert foreign.status == 404
+    renewed = await client.post(f"/api/etas/checkouts/{checkout_id}/renew",
+                                headers={"Authorization": f"Bearer {aaa}"})
+    assert renewed.status == 200
+    assert dt.datetime.fromisoformat((await renewed.json())["expires_at"]) > \
+        dt.datetime.fromisoformat((await made.json())["expires_at"])
+    assert (await client.post(f"/api/etas/checkouts/{checkout_id}/renew",
+                              headers={"Authorization": f"Bearer {hathi}"})).status == 404
     returned = await client.delete(f"/api/etas/checkouts/{checkout_id}",
                                    headers={"Authorization": f"Bearer {aaa}"})
     assert returned.status == 200
