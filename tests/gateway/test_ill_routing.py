@@ -126,6 +126,36 @@ async def test_an_embargoed_article_is_refused_with_reasons_before_anything_is_s
     assert all(not p.received for p in c.peers.values())
 
 
+PRINT_ONLY = ('[[licence]]\npackage = "Big Deal"\nillElectronic = "Prohibited (explicit)"\n'
+              'illSecureElectronic = "Prohibited (explicit)"\nillPrint = "Permitted (explicit)"\n')
+
+
+async def test_a_print_only_licence_lends_only_when_the_requester_accepts_print(consortium):
+    c = consortium
+    await _packages(c, US_LB=(NATURE, PRINT_ONLY))
+    refused = await c.request(**_article(patron_ref="p-30"))
+    assert refused["state"] == "no-lenders"
+    [why] = [x["reason"] for x in refused["excluded"] if x["member"] == LB]
+    assert "illSecureElectronic: Prohibited (explicit)" in why and "illPrint" not in why
+    accepted = await c.request(**_article(patron_ref="p-31", accept_print=True))
+    assert [(e["member"], e["term"]) for e in accepted["rota"]] == [(LB, "illPrint")]
+    assert accepted["supplier"] == LB
+
+
+async def test_an_emergency_opening_lets_a_prohibited_licence_lend_while_it_lasts(consortium):
+    c = consortium
+    today = dt.date.today()
+    opening = ('emergency_opening = {{ from = "{}", until = "{}" }}\n')
+    await _packages(c, US_LB=(NATURE, PROHIBITED + opening.format(
+        today - dt.timedelta(days=10), today + dt.timedelta(days=10))),
+        US_LC=(NATURE, PROHIBITED + opening.format(
+            today - dt.timedelta(days=60), today - dt.timedelta(days=1))))
+    created = await c.request(**_article(patron_ref="p-32"))
+    assert [(e["member"], e["term"]) for e in created["rota"]] == [(LB, "emergency opening")]
+    [ended] = [x["reason"] for x in created["excluded"] if x["member"] == LC]
+    assert "Prohibited" in ended
+
+
 async def test_the_sixth_ccg_copy_of_a_title_waits_for_staff(consortium):
     c = consortium
     await _packages(c, US_LB=(NATURE, LICENSED))

@@ -90,6 +90,10 @@ def test_month_embargoes_are_a_moving_wall_from_today():
     recent = Coverage(embargo=parse_embargo("R6M"))
     allowed, why = covers(recent, Citation(year=2026, date=dt.date(2026, 1, 1)), TODAY)
     assert not allowed and "R6M" in why and "2026-05-27" in why
+    assert covers(recent, Citation(year=2026, date=dt.date(2026, 10, 1)), TODAY)[0]
+    # a year-only citation straddling the wall may fall outside: refused, cautiously, with why
+    allowed, why = covers(recent, Citation(year=2026), TODAY)
+    assert not allowed and "only content from 2026-05-27 on" in why
 
 
 def test_volume_and_issue_decide_at_the_boundary_year():
