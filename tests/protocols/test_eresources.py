@@ -66,6 +66,16 @@ def test_bad_lines_are_reported_with_line_and_column_and_the_rest_loads():
     assert messages[3].startswith("line 3, column print_identifier")
 
 
+def test_line_numbers_count_crlf_lines_only():
+    # a spreadsheet export: CRLF endings, a BOM, a vertical tab and U+2028 inside titles
+    text = kbart({**NATURE, "publication_title": "Nature\x0bweekly"},
+                 {**NATURE, "publication_title": "Notes\u2028and queries"},
+                 {**NATURE, "publication_title": "Broken", "embargo_info": "X"})
+    parsed = parse_kbart("\ufeff" + text.replace("\n", "\r\n"))
+    assert [t.line for t in parsed.titles] == [2, 3]
+    assert [(p.line, p.column) for p in parsed.problems] == [(4, "embargo_info")]
+
+
 def test_a_file_that_is_not_kbart_is_one_clear_problem():
     parsed = parse_kbart("title,issn\nNature,0028-0836\n")
     assert parsed.titles == [] and len(parsed.problems) == 1
