@@ -74,6 +74,33 @@ async def test_two_readers_racing_for_one_copy_exactly_one_wins(store):
     assert len(won) == 1 and len(lost) == 1, outcomes
 
 
+async def test_eight_readers_racing_for_three_copies_three_win_one_per_slot(store):
+    cid = await _work(store, print_copies=3)
+    outcomes = await asyncio.gather(
+        *[etas.checkout(store, "US-AAA", cid, f"reader-{n}", now=NOW) for n in range(8)],
+        return_exceptions=True)
+    won = [o for o in outcomes if isinstance(o, etas.Checkout)]
+    assert sorted(o.slot for o in won) == [1, 2, 3], outcomes
+    assert all(isinstance(o, AccessRefused) for o in outcomes if o not in won), outcomes
+    async with store.connect() as conn:
+        mid = await registry.member_id(conn, "US-AAA")
+        assert await etas.copies_available_for_loan(conn, mid, cid, NOW) == 0
+
+
+async def test_two_gateway_workers_racing_for_one_copy_exactly_one_wins(store):
+    # two workers: two engines (their own connection pools) on one database
+    from gateway.store.engine import open_store
+    cid = await _work(store, print_copies=1)
+    other = await open_store(store.url, schema=store.schema, migrate=False)
+    try:
+        outcomes = await asyncio.gather(
+            etas.checkout(store, "US-AAA", cid, "reader-a", now=NOW),
+            etas.checkout(other, "US-AAA", cid, "reader-b", now=NOW), return_exceptions=True)
+    finally:
+        await other.close()
+    assert sorted(type(o).__name__ for o in outcomes) == ["AccessRefused", "Checkout"], outcomes
+
+
 async def test_three_copies_three_readers_and_expiry_releases(store):
     cid = await _work(store, print_copies=3)
     taken = [await etas.checkout(store, "US-AAA", cid, f"p{n}", hours=1, now=NOW)
