@@ -79,8 +79,15 @@ def _show(request: dict, as_json: bool) -> None:
 @click.option("--isbn")
 @click.option("--issn")
 @click.option("--oclc")
+@click.option("--article-title", help="The article or chapter wanted (a Copy of a part).")
+@click.option("--year", type=int)
+@click.option("--volume")
+@click.option("--issue")
+@click.option("--pages")
 @click.option("--service", "service_type", type=click.Choice(["Loan", "Copy"]), default="Loan",
               show_default=True)
+@click.option("--accept-print", is_flag=True, default=None,
+              help="A printed copy will do (lenders whose licence allows print ILL only).")
 @click.option("--patron", "patron_ref", help="The patron reference (no personal data).")
 @click.option("--needed-by", help="YYYY-MM-DD")
 @click.option("--json", "as_json", is_flag=True)

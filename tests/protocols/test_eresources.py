@@ -112,6 +112,8 @@ def test_volume_and_issue_decide_at_the_boundary_year():
     assert covers(coverage, Citation(year=1997, volume=385, issue=6612), TODAY)[0]
     assert not covers(coverage, Citation(year=1997, volume=385, issue=6610), TODAY)[0]
     assert not covers(coverage, Citation(year=2005, volume=439, issue=1), TODAY)[0]
+    assert covers(coverage, Citation(year=2005, volume=439), TODAY)[1] == (
+        "volume 439 follows the last covered (volume 438 issue 7071)")
     assert not covers(coverage, Citation(year=1996), TODAY)[0]
     assert not covers(coverage, Citation(year=2006), TODAY)[0]
     assert not covers(coverage, Citation(), TODAY)[0]
