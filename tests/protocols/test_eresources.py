@@ -172,6 +172,14 @@ def test_bad_licence_entries_name_what_is_wrong(text, fragment):
     assert fragment in str(refused.value) and "lic.toml" in str(refused.value)
 
 
+def test_a_bad_licence_names_its_line_and_refuses_the_file():
+    text = LICENCES + '\n[[licence]]\ntitle = "0028-0836"\nillPrint = "Allowed"\n'
+    with pytest.raises(LicenceError) as refused:
+        parse_licences(text, "lic.toml")
+    line = text.split("\n").index("[[licence]]", 10) + 1
+    assert f"lic.toml, licence #3 (line {line}), illPrint: 'Allowed'" in str(refused.value)
+
+
 def test_the_sixth_recent_copy_of_a_title_in_a_year_needs_a_decision():
     counted = [classify_copy(2026, 2024, borrower_subscribes=False, ccg_so_far=n)
                for n in range(6)]
