@@ -15,12 +15,15 @@ from gateway.etas import AccessRefused
 from gateway.store.records import IncomingRecord, upsert_batch
 from gateway.store.schema import cluster_records, clusters, records
 from protocols.records import Holding, NormalizedRecord
+from protocols.union import UnionRecord
 
 NOW = dt.datetime.now(dt.UTC)
+# a merged record as the index writes one: a status change refreshes the holders' clusters
+MERGED = UnionRecord(cluster_id=0, title="Opticks", format="book").to_dict()
 
 
-async def _record(store, member: str, local_id: str, copies: int) -> int:
-    norm = NormalizedRecord(local_id=local_id, title="Opticks", format="book",
+async def _record(store, member: str, local_id: str, copies: int, title: str = "Opticks") -> int:
+    norm = NormalizedRecord(local_id=local_id, title=title, format="book",
                             holdings=[Holding(location="Main", lendable=True)] * copies)
     async with store.begin() as conn:
         mid = await registry.member_id(conn, member)
@@ -37,7 +40,7 @@ async def _work(store, print_copies: int = 1) -> int:
     digital_id = await _record(store, "US-HATHI", "h1", 0)
     async with store.begin() as conn:
         cid = (await conn.execute(clusters.insert().values(
-            merged={}, record_count=2, created_at=NOW, updated_at=NOW
+            merged=MERGED, record_count=2, created_at=NOW, updated_at=NOW
         ).returning(clusters.c.id))).scalar_one()
         for rid, code in ((print_id, "US-AAA"), (digital_id, "US-HATHI")):
             await conn.execute(cluster_records.insert().values(
@@ -126,6 +129,10 @@ async def test_access_is_refused_outside_its_conditions(store):
     with pytest.raises(AccessRefused, match="US-AAA is open"):
         await etas.checkout(store, "US-AAA", cid, "p", now=NOW)
     async with store.begin() as conn:
+        await posture.set_status(conn, "US-AAA", "digital-only")
+    digital = await etas.checkout(store, "US-AAA", cid, "p", now=NOW)   # digital access kept
+    await etas.return_checkout(store, digital.id, now=NOW)
+    async with store.begin() as conn:
         await posture.set_status(conn, "US-AAA", "closed")
         await posture.end_emergency(conn)
     with pytest.raises(AccessRefused, match="needs a declared emergency"):
@@ -172,10 +179,10 @@ async def test_the_api_scopes_checkouts_to_the_readers_member(aiohttp_client, st
 async def test_posture_counts_works_lendable_physically_digitally_or_not_at_all(store):
     cid = await _work(store)                  # US-AAA (closed) in print, US-HATHI digitized
     await registry.add_member(store, "US-OPEN", "open library")
-    lonely = await _record(store, "US-OPEN", "o1", 1)
+    lonely = await _record(store, "US-OPEN", "o1", 1, title="Principia")   # another work
     async with store.begin() as conn:
         other = (await conn.execute(clusters.insert().values(
-            merged={}, record_count=1, created_at=NOW, updated_at=NOW
+            merged=MERGED, record_count=1, created_at=NOW, updated_at=NOW
         ).returning(clusters.c.id))).scalar_one()
         await conn.execute(cluster_records.insert().values(
             record_id=lonely, cluster_id=other, member_id=await registry.member_id(conn,
