@@ -144,6 +144,26 @@ async def copy_lenders(conn: AsyncConnection, identifiers: list[str], citation: 
     return list(verdicts.values())
 
 
+async def subscribes(conn: AsyncConnection, member: str, identifiers: list[str], *,
+                     today: dt.date) -> bool:
+    """Whether ``member`` holds the title as a current e-resource (coverage running to the
+    present or into this year) — a subscriber's copies are CCL, not counted under the rule of
+    five."""
+    if not identifiers:
+        return False
+    rows = (await conn.execute(
+        sa.select(eresource_titles.c.coverage)
+        .join(members, members.c.id == eresource_titles.c.member_id)
+        .join(eresource_identifiers, eresource_identifiers.c.title_id == eresource_titles.c.id)
+        .where((members.c.code == member)
+               & eresource_identifiers.c.value.in_(identifiers)))).scalars().all()
+    for coverage in rows:
+        last = coverage_from_json(coverage).last_date
+        if last is None or last.year >= today.year:
+            return True
+    return False
+
+
 def _best_licence(rows, mid: int, package: str, identifiers: list[str]) -> Licence | None:
     own = [r for r in rows if r.member_id == mid]
     for r in own:                                 # a title's own terms win over its package's

@@ -1,5 +1,5 @@
 """Emergency temporary access (as HathiTrust's ETAS): during an emergency, a user of a closed
-member may read a digitized copy of a work the member holds in print — one concurrent reader per
+(or digital-only) member may read a digitized copy of a work the member holds in print — one concurrent reader per
 print copy held — while those print copies count as unavailable for loan.
 
 A checkout takes a numbered slot (1..print copies); the unique index on live slots
@@ -29,6 +29,9 @@ from gateway.store.schema import (
     members,
     records,
 )
+
+
+ACCESS_STATUSES = ("closed", "digital-only")   # members whose print collection is out of reach
 
 
 class AccessRefused(RegistryError):
@@ -112,7 +115,8 @@ async def expire_checkouts(store: Store, now: datetime | None = None) -> int:
 
 async def checkout(store: Store, member: str, cluster_id: int, reader: str, *,
                    hours: float = 24.0, now: datetime | None = None) -> Checkout:
-    """Lend a digital copy to ``reader`` of closed member ``member``, or AccessRefused (why)."""
+    """Lend a digital copy to ``reader`` of closed (or digital-only) member ``member``, or
+    AccessRefused (why)."""
     now = now or datetime.now(UTC)
     await expire_checkouts(store, now)
     async with store.connect() as conn:
@@ -121,9 +125,10 @@ async def checkout(store: Store, member: str, cluster_id: int, reader: str, *,
             raise AccessRefused("emergency temporary access needs a declared emergency")
         mid = await member_id(conn, member)
         status = (await effective_statuses(conn, now.date(), [member]))[member]
-        if status.status != "closed":
+        # digital-only members keep digital access (issue 6): their print is out of reach too
+        if status.status not in ACCESS_STATUSES:
             raise AccessRefused(f"{member} is {status.status}: emergency temporary access is "
-                                "for users of closed members")
+                                "for users of closed or digital-only members")
         copies = await print_copies(conn, mid, cluster_id)
         if copies == 0:
             raise AccessRefused(f"{member} holds no print copy of work {cluster_id}")

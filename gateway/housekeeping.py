@@ -2,6 +2,8 @@
 
 * files of expired delivery links are deleted (the link rows stay, marked purged, for audit);
 * emergency-access checkouts past their expiry end, so their print copies lend again;
+* members' listed status (``members.status``, and the holdings of the union index) follows the
+  status periods when one starts or ends on its own date;
 * signature nonces older than twice ``signature_max_age`` are forgotten (they can no longer
   verify, so they cannot be replayed).
 """
@@ -15,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from config.settings import Settings
-from gateway import access_links, etas
+from gateway import access_links, etas, posture
 from gateway.security.signatures import forget_old_nonces
 from gateway.store import Store
 
@@ -26,9 +28,12 @@ async def tidy(store: Store, settings: Settings, now: datetime | None = None) ->
     now = now or datetime.now(UTC)
     async with store.begin() as conn:
         purged = await access_links.purge_expired(conn, now=now)
+    async with store.begin() as conn:
+        statuses = await posture.sync_status_mirror(conn, now.date())
     expired = await etas.expire_checkouts(store, now)
     forgotten = await forget_old_nonces(store, timedelta(seconds=settings.signature_max_age))
-    return {"links_purged": purged, "checkouts_expired": expired, "nonces_forgotten": forgotten}
+    return {"links_purged": purged, "checkouts_expired": expired, "nonces_forgotten": forgotten,
+            "statuses_changed": len(statuses)}
 
 
 async def run(store: Store, settings: Settings, interval: float) -> None:

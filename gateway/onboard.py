@@ -28,7 +28,7 @@ class OnboardSummary:
     member: str
     reports: list[HarvestReport] = field(default_factory=list)
     works: int = 0              # clusters holding a record of the member
-    requestable: int = 0        # of them, not marked 'does not lend' on every copy
+    requestable: int = 0        # of them, with a copy marked lendable (what a loan rota asks)
     new_to_consortium: int = 0  # works no other member held
 
     def to_json(self) -> dict:
@@ -64,17 +64,14 @@ async def _count(conn, code: str, summary: OnboardSummary) -> None:
     summary.works = await conn.scalar(
         sa.select(sa.func.count(sa.distinct(cluster_records.c.cluster_id)))
         .where(cluster_records.c.member_id == mid)) or 0
-    # requestable unless every copy the member reports says it does not lend (a record
-    # without item data, or with lendability unknown, can be asked for: the lender decides)
-    per_cluster = (
-        sa.select(cluster_records.c.cluster_id)
+    # requestable as the broker routes a loan (issue 5): the member holds a copy marked
+    # lendable. A record without item data, or whose copies do not say, is on no rota — the
+    # count says so rather than promise requests that will never come
+    summary.requestable = await conn.scalar(
+        sa.select(sa.func.count(sa.distinct(cluster_records.c.cluster_id)))
         .select_from(cluster_records.join(holdings,
                                           holdings.c.record_id == cluster_records.c.record_id))
-        .where(cluster_records.c.member_id == mid)
-        .group_by(cluster_records.c.cluster_id)
-        .having(sa.func.sum(sa.case((holdings.c.lendable.is_(False), 0), else_=1)) == 0))
-    refused = await conn.scalar(sa.select(sa.func.count()).select_from(per_cluster.subquery()))
-    summary.requestable = summary.works - (refused or 0)
+        .where((cluster_records.c.member_id == mid) & holdings.c.lendable.is_(True))) or 0
     shared = await conn.scalar(
         sa.select(sa.func.count(sa.distinct(cluster_records.c.cluster_id))).where(
             cluster_records.c.cluster_id.in_(own) & (cluster_records.c.member_id != mid))) or 0

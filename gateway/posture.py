@@ -49,20 +49,43 @@ class MemberStatus:
 async def set_status(conn: AsyncConnection, member: str, status: str, *, reason: str | None = None,
                      starts_on: dt.date | None = None, ends_on: dt.date | None = None,
                      set_by: str | None = None, today: dt.date | None = None) -> MemberStatus:
+    """Record a status period for ``member``; every way of setting a status (``members
+    status``, ``members update --status``, the API, the consortium file) comes here, because
+    routing reads the periods, not ``members.status``."""
     if status not in MEMBER_STATUSES:
         raise RegistryError(f"status {status!r}; expected one of {', '.join(MEMBER_STATUSES)}")
     if starts_on and ends_on and ends_on < starts_on:
         raise RegistryError(f"the status period ends ({ends_on}) before it starts ({starts_on})")
     mid = await member_id(conn, member)
-    now = datetime.now(UTC)
     await conn.execute(member_status_periods.insert().values(
         member_id=mid, status=status, reason=reason, starts_on=starts_on, ends_on=ends_on,
-        set_by=set_by, created_at=now))
-    current = (await effective_statuses(conn, today or now.date(), [member]))[member]
-    # members.status mirrors today's effective status for listings
-    await conn.execute(members.update().where(members.c.id == mid).values(
-        status=current.status, status_reason=current.reason, updated_at=now))
+        set_by=set_by, created_at=datetime.now(UTC)))
+    await sync_status_mirror(conn, today or datetime.now(UTC).date(), [member])
     return MemberStatus(member, status, reason, starts_on, ends_on)
+
+
+async def sync_status_mirror(conn: AsyncConnection, day: dt.date,
+                             codes: list[str] | None = None) -> list[str]:
+    """Make ``members.status`` (what listings and the union index's holdings show) the
+    effective status of ``day``; returns the members whose status changed. Run when a status
+    is set and daily by housekeeping, since a dated period starts or ends with no one acting."""
+    effective = await effective_statuses(conn, day, codes)
+    query = sa.select(members.c.id, members.c.code, members.c.status, members.c.status_reason)
+    if codes is not None:
+        query = query.where(members.c.code.in_(codes))
+    changed = []
+    for row in (await conn.execute(query)).all():
+        now = effective[row.code]
+        if (row.status, row.status_reason) == (now.status, now.reason):
+            continue
+        await conn.execute(members.update().where(members.c.id == row.id).values(
+            status=now.status, status_reason=now.reason, updated_at=datetime.now(UTC)))
+        if row.status != now.status:
+            # the union index shows each holder's service status in its merged records
+            from gateway.index.engine import member_cluster_ids, refresh_clusters
+            await refresh_clusters(conn, await member_cluster_ids(conn, row.id))
+            changed.append(row.code)
+    return changed
 
 
 async def effective_statuses(conn: AsyncConnection, day: dt.date,

@@ -192,6 +192,9 @@ async def add_member(store: Store, code: str, name: str, *, contact: str | None 
             code=code, name=name.strip(), contact=contact, status=status,
             created_at=stamp, updated_at=stamp))
         await _insert_endpoints(conn, result.inserted_primary_key[0], specs)
+        if status != "open":
+            from gateway.posture import set_status   # posture imports this module
+            await set_status(conn, code, status, set_by="registry")
     return await get_member(store, code)
 
 
@@ -239,10 +242,10 @@ async def update_member(store: Store, code: str, *, name: str | None = None,
     if contact is not None:
         changes["contact"] = contact
     if status is not None:
-        changes["status"] = validate_status(status)
-        changes["status_reason"] = status_reason
+        validate_status(status)
     elif status_reason is not None:
-        changes["status_reason"] = status_reason
+        raise RegistryError(f"member {code!r}: a status reason goes with a status "
+                            "(give both)")
     specs = await _checked(add_endpoints, probe)
     async with store.begin() as conn:
         mid = await member_id(conn, code)
@@ -254,10 +257,11 @@ async def update_member(store: Store, code: str, *, name: str | None = None,
         await _insert_endpoints(conn, mid, specs)
         changes["updated_at"] = now()
         await conn.execute(members.update().where(members.c.id == mid).values(**changes))
-        if "status" in changes:
-            # the union index shows each holder's service status in its merged records
-            from gateway.index.engine import member_cluster_ids, refresh_clusters
-            await refresh_clusters(conn, await member_cluster_ids(conn, mid))
+        if status is not None:
+            # a status period, as `members status` records: routing and the posture read
+            # the periods; members.status only mirrors today's (and the index follows it)
+            from gateway.posture import set_status   # posture imports this module
+            await set_status(conn, code, status, reason=status_reason, set_by="registry")
     return await get_member(store, code)
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from config.settings import Settings
-from gateway import copyright
+from gateway import copyright, eresources
 from gateway.broker import flow
 from gateway.broker.candidates import find_cluster, is_article_copy, plan_rota
 from gateway.broker.state import audit_only, change, refused_audit
@@ -184,7 +184,8 @@ async def create(store: Store, settings: Settings, principal: Principal, body: d
                          "reason": e.reason, "term": plan.terms.get(e.member),
                          "outcome": "waiting"} for e in plan.rota.entries])
                 holds = await _holds(conn, settings, request_id, requester_id, requester,
-                                     patron, key, service_type, citation, body, ref, now)
+                                     patron, key, service_type, citation, body, ref, now,
+                                     has_lenders=bool(plan.rota.entries))
                 state = "no-lenders" if not plan.rota.entries else \
                     "held" if holds else "in-progress"
                 await conn.execute(ill_requests.update().where(ill_requests.c.id == request_id)
@@ -209,7 +210,8 @@ async def _pause(attempt: int) -> None:
 
 async def _holds(conn, settings: Settings, request_id: int, requester_id: int, requester: str,
                  patron: str | None, key: str, service_type: str, citation: dict,
-                 body: dict, ref: str, now: datetime) -> list[dict[str, Any]]:
+                 body: dict, ref: str, now: datetime, *,
+                 has_lenders: bool = True) -> list[dict[str, Any]]:
     holds: list[dict[str, Any]] = []
     if patron:
         since = now - timedelta(days=settings.ill_duplicate_days)
@@ -223,16 +225,26 @@ async def _holds(conn, settings: Settings, request_id: int, requester_id: int, r
                           "reason": f"patron {patron} asked for the same item "
                                     f"({service_type}) in request(s) {', '.join(earlier)} "
                                     f"within {settings.ill_duplicate_days:g} days"})
-    if is_article_copy(service_type, citation) and (citation.get("issns") or citation.get("title")):
+    # a copy nobody may supply is not a copy obtained: it does not count towards the five
+    if has_lenders and is_article_copy(service_type, citation) and (
+            citation.get("issns") or citation.get("title")):
+        # the borrower's own current e-holdings of the title make it CCL (it subscribes)
+        subscribed = bool(body.get("borrower_subscribes")) or await eresources.subscribes(
+            conn, requester, citation.get("issns", []), today=now.date())
         entry, verdict = await copyright.record_copy(
             conn, requester, issns=citation.get("issns", []), journal_title=citation.get("title"),
-            published_year=citation.get("year"),
-            borrower_subscribes=bool(body.get("borrower_subscribes")), request_ref=ref,
-            today=now)
+            published_year=citation.get("year"), borrower_subscribes=subscribed,
+            request_ref=ref, today=now)
         if verdict.needs_decision:
             holds.append({"kind": "copyright", "entry": entry, "category": verdict.category,
                           "ordinal": verdict.ordinal, "reason": verdict.reason})
     return holds
+
+
+def _year(publication_date: str | None) -> int | None:
+    """The year of an ISO 18626 publicationDate ('2024', '2024-03', '2024-03-15')."""
+    digits = (publication_date or "").strip()[:4]
+    return int(digits) if len(digits) == 4 and digits.isdigit() else None
 
 
 async def receive_request(broker: Broker, message: m.Request, raw: bytes, verdict: str,
@@ -252,6 +264,9 @@ async def receive_request(broker: Broker, message: m.Request, raw: bytes, verdic
             "article_title": bib.title_of_component, "isbn": ids["isbn"], "issn": ids["issn"],
             "oclc": ids["oclc"], "volume": bib.volume[0] if bib.volume else None,
             "issue": bib.issue, "pages": bib.pages_requested,
+            # a Copy of an article is routed by coverage and embargo: the year is needed
+            "year": _year(message.publication_info.publication_date
+                          if message.publication_info else None),
             "service_type": message.service_info.service_type.value
             if message.service_info and message.service_info.service_type.value in SERVICE_TYPES
             else "Loan",

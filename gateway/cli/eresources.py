@@ -1,5 +1,5 @@
 """`libgate eresources load`, `members status|policy`, `emergency declare|end`, `posture`,
-`copyright report|decide`, `grants issue`."""
+`copyright report|decide`, `grants issue`, `etas checkout|renew|return|report`."""
 
 from __future__ import annotations
 
@@ -151,9 +151,13 @@ def show_posture(ctx: click.Context, day: str | None, as_json: bool) -> None:
         table.add_row(s["member"], s["status"], s["reason"] or "", s["starts_on"] or "",
                       s["ends_on"] or "")
     console.print(table)
-    console.print(f"of {summary['clusters']} works: {summary['lendable_physically']} lend "
-                  f"physically, {summary['available_digitally']} are available digitally, "
-                  f"{summary['not_available']} neither")
+    def share(name: str) -> str:
+        value = summary[f"share_{name}"]
+        return f" ({value:.1%})" if value is not None else ""
+    console.print(f"of {summary['clusters']} works: {summary['lendable_physically']}"
+                  f"{share('lendable_physically')} lend physically, "
+                  f"{summary['available_digitally']}{share('available_digitally')} are available "
+                  f"digitally, {summary['not_available']}{share('not_available')} neither")
 
 
 @command(copyright_group, "report")
@@ -234,6 +238,17 @@ def etas_checkout(ctx: click.Context, member: str, cluster: int, reader: str,
     async def action(store: Store, _settings):
         return await etas.checkout(store, member, cluster, reader, hours=hours)
     emit_json(run_async(ctx, action).to_json())
+
+
+@command(etas_group, "renew")
+@click.argument("checkout_id", type=int)
+@click.option("--hours", type=float, default=24.0, show_default=True)
+def etas_renew(ctx: click.Context, checkout_id: int, hours: float) -> None:
+    """Renew an active digital checkout for HOURS from now."""
+    async def action(store: Store, _settings):
+        return await etas.renew(store, checkout_id, hours=hours)
+    console.print(f"checkout {checkout_id} renewed until {run_async(ctx, action):%Y-%m-%d %H:%M} "
+                  "UTC")
 
 
 @command(etas_group, "return")

@@ -164,8 +164,11 @@ def onboard_command(ctx: click.Context, code: str, name: str, oai: str | None,
         for r in summary.reports:
             console.print(f"{r.endpoint_type}: {r.status} — {_counts(r)}"
                           + (f"\n  {r.error}" if r.error else ""), markup=False)
+        unmarked = summary.works - summary.requestable
         console.print(f"{code} is in the union catalogue: {summary.works} works, "
-                      f"{summary.requestable} requestable from it, "
-                      f"{summary.new_to_consortium} new to the consortium")
+                      f"{summary.requestable} requestable from it"
+                      + (f" ({unmarked} with no copy its item data marks lendable)"
+                         if unmarked else "")
+                      + f", {summary.new_to_consortium} new to the consortium")
     if any(r.status == "failed" for r in summary.reports):
         ctx.exit(1)

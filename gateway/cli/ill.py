@@ -1,4 +1,4 @@
-"""`libgate ill request|list|show|act|advance`: the staff ILL API on the command line.
+"""`libgate ill request|list|show|act|advance|closed-loans`: the staff ILL API on the command line.
 
 The CLI works on the store directly (whoever runs it has the database), acting for the member
 named by ``--as`` (a staff principal of that member: the same tenant scoping as the API).
@@ -79,8 +79,15 @@ def _show(request: dict, as_json: bool) -> None:
 @click.option("--isbn")
 @click.option("--issn")
 @click.option("--oclc")
+@click.option("--article-title", help="The article or chapter wanted (a Copy of a part).")
+@click.option("--year", type=int)
+@click.option("--volume")
+@click.option("--issue")
+@click.option("--pages")
 @click.option("--service", "service_type", type=click.Choice(["Loan", "Copy"]), default="Loan",
               show_default=True)
+@click.option("--accept-print", is_flag=True, default=None,
+              help="A printed copy will do (lenders whose licence allows print ILL only).")
 @click.option("--patron", "patron_ref", help="The patron reference (no personal data).")
 @click.option("--needed-by", help="YYYY-MM-DD")
 @click.option("--json", "as_json", is_flag=True)
@@ -112,6 +119,33 @@ def list_cmd(ctx: click.Context, member: str | None, role: str | None, state: st
     for r in found:
         table.add_row(str(r["id"]), r["ref"], r["requester"], r["service_type"], r["state"],
                       r["status"] or "", r["supplier"] or "")
+    console.print(table)
+
+
+@command(ill, "closed-loans")
+@click.option("--as", "member", metavar="CODE", help="Only loans this member is a party to.")
+@click.option("--json", "as_json", is_flag=True)
+def closed_loans(ctx: click.Context, member: str | None, as_json: bool) -> None:
+    """Loans out from members closed today: not recalled automatically, listed for staff."""
+    async def action(store: Store, _settings) -> dict:
+        import datetime as dt
+
+        from gateway.posture import effective_statuses
+        who = await _principal(store, member) if member else Principal("admin", None, None)
+        async with store.connect() as conn:
+            statuses = await effective_statuses(conn, dt.datetime.now(dt.UTC).date())
+            closed = sorted(code for code, s in statuses.items() if s.status == "closed")
+            return {"closed": closed,
+                    "loans": await queries.loans_at_closed_lenders(conn, who, closed)}
+    found = run_async(ctx, action)
+    if as_json:
+        emit_json(found)
+        return
+    console.print("closed today: " + (", ".join(found["closed"]) or "none"))
+    table = Table("id", "ref", "borrower", "lender", "status", "due")
+    for r in found["loans"]:
+        table.add_row(str(r["id"]), r["ref"], r["requester"], r["supplier"] or "",
+                      r["status"] or "", r.get("due_date") or "")
     console.print(table)
 
 

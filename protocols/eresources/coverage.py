@@ -148,12 +148,12 @@ def covers(coverage: Coverage, citation: Citation, today: dt.date) -> tuple[bool
     # volume/issue decide only at the boundary years, where the dates cannot
     if (coverage.first_date and citation.year == coverage.first_date.year
             and _before(citation, coverage.first_volume, coverage.first_issue)):
-        return False, (f"volume {citation.volume} issue {citation.issue} precedes the first "
-                       f"covered (volume {coverage.first_volume} issue {coverage.first_issue})")
+        return False, (f"{_place(citation.volume, citation.issue)} precedes the first "
+                       f"covered ({_place(coverage.first_volume, coverage.first_issue)})")
     if (coverage.last_date and citation.year == coverage.last_date.year
             and _after(citation, coverage.last_volume, coverage.last_issue)):
-        return False, (f"volume {citation.volume} issue {citation.issue} follows the last "
-                       f"covered (volume {coverage.last_volume} issue {coverage.last_issue})")
+        return False, (f"{_place(citation.volume, citation.issue)} follows the last "
+                       f"covered ({_place(coverage.last_volume, coverage.last_issue)})")
     for embargo in coverage.embargo:
         wall = embargo.boundary(today)
         if embargo.kind == "P" and late >= wall:
@@ -162,6 +162,10 @@ def covers(coverage: Coverage, citation: Citation, today: dt.date) -> tuple[bool
             return False, f"embargo {embargo}: only content from {wall} on is available"
     return True, "within coverage" + (f" (embargo {';'.join(map(str, coverage.embargo))} "
                                       "respected)" if coverage.embargo else "")
+
+
+def _place(volume: int | None, issue: int | None) -> str:
+    return f"volume {volume}" + (f" issue {issue}" if issue is not None else "")
 
 
 def _before(citation: Citation, volume: int | None, issue: int | None) -> bool:

@@ -87,7 +87,11 @@ def _identifier(value: str, publication_type: str, column: str, line: int,
 
 def parse_kbart(text: str) -> KbartFile:
     """Parse a KBART file's text. A wrong header is one problem on line 1 and no titles."""
-    lines = text.lstrip("\ufeff").splitlines()
+    # lines end at LF (or CRLF) only: str.splitlines would also break at a vertical tab, form
+    # feed or U+2028 inside a cell (spreadsheet exports have them) and shift every line number
+    lines = [line.removesuffix("\r") for line in text.lstrip("\ufeff").split("\n")]
+    if lines and lines[-1] == "":
+        lines.pop()
     if not lines:
         return KbartFile([], [KbartProblem(1, None, None, "the file is empty")], [])
     header = [h.strip().lower() for h in lines[0].split("\t")]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 import tomllib
 from dataclasses import dataclass
 
@@ -82,7 +83,13 @@ class Licence:
                 and (self.emergency_until is None or day <= self.emergency_until))
 
 
+_TABLE_RE = re.compile(r"^\s*\[\[\s*licence\s*\]\]")
+
+
 def parse_licences(text: str, source: str = "licence file") -> list[Licence]:
+    """Every licence of the file, or LicenceError naming the first bad one. A bad entry refuses
+    the whole file: loading the rest could leave a title without its stricter own terms, and
+    its package's would then allow what the licence forbids."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -90,9 +97,13 @@ def parse_licences(text: str, source: str = "licence file") -> list[Licence]:
     entries = data.get("licence", [])
     if not isinstance(entries, list) or not entries:
         raise LicenceError(f"{source}: expected [[licence]] tables")
+    # where each [[licence]] table starts, so a refusal names the line as well as the entry
+    starts = [number for number, line in enumerate(text.split("\n"), start=1)
+              if _TABLE_RE.match(line)]
     found = []
     for n, entry in enumerate(entries, start=1):
-        where = f"{source}, licence #{n}"
+        where = f"{source}, licence #{n}" + (
+            f" (line {starts[n - 1]})" if len(starts) == len(entries) else "")
         package, title = entry.get("package"), entry.get("title")
         if not package and not title:
             raise LicenceError(f"{where}: give a package or a title (ISSN/ISBN)")

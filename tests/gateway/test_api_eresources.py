@@ -95,6 +95,25 @@ async def test_a_delivery_link_works_without_login_then_is_gone(consortium):
     gone = await client.get(link)
     assert gone.status == 410 and "used its 2 times" in await gone.text()
     assert (await client.get("/links/not-a-token")).status == 404
+    # the token names the link and its expiry, nothing about the request or its parties
+    claims = jwt.decode(link.removeprefix("/links/"), options={"verify_signature": False})
+    assert set(claims) == {"typ", "lid", "iss", "exp"}
+
+
+async def test_an_expired_link_answers_410_saying_so(consortium, store, settings, tmp_path):
+    import datetime as dt
+
+    from gateway import access_links
+    from gateway.security.keys import load_gateway_key
+    client, _tokens = consortium
+    key = load_gateway_key(settings.gateway_key_file, settings.db)
+    month_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=31)      # default: 30 days
+    async with store.begin() as conn:
+        link = await access_links.create_link(
+            conn, key, lender="US-AAA", borrower="US-BBB", files_dir=tmp_path, content=b"x",
+            now=month_ago)
+    gone = await client.get(f"/links/{link.token}")
+    assert gone.status == 410 and "expired" in await gone.text()
 
 
 async def test_a_proxy_verifies_a_grant_offline_with_the_published_key(consortium):

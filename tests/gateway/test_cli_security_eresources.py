@@ -47,6 +47,11 @@ def test_eresources_status_emergency_posture_copyright(libgate, tmp_path, monkey
     assert loaded["problems"][0]["line"] == 3
     libgate("members", "status", "US-AAA", "closed", "--reason", "flood")
     libgate("emergency", "declare", "--note", "pandemic")
+    assert "of 0 works" in libgate("posture").output
+    closed = json.loads(libgate("ill", "closed-loans", "--json").output)
+    assert closed == {"closed": ["US-AAA"], "loans": []}
+    renew = libgate("etas", "renew", "7", ok=False)
+    assert renew.exit_code == 1 and "checkout 7 is not active" in renew.output
     summary = json.loads(libgate("posture", "--json").output)
     assert summary["members"]["closed"] == ["US-AAA"]
     assert summary["emergency"]["note"] == "pandemic"
@@ -54,3 +59,31 @@ def test_eresources_status_emergency_posture_copyright(libgate, tmp_path, monkey
     report = json.loads(libgate("copyright", "report", "US-AAA", "2026", "--json").output)
     assert report == {"member": "US-AAA", "year": 2026, "titles": [], "flagged": 0}
     assert libgate("grants", "issue", "US-AAA", "https://x", "--user", "p").output.count(".") == 2
+
+
+def test_a_copy_of_an_article_from_the_cli_routes_by_licence_and_accepted_print(
+        libgate, tmp_path, monkeypatch):
+    monkeypatch.setenv("LIBGATE_GATEWAY_KEY_FILE", str(tmp_path / "gateway.pem"))
+    for code in ("US-AAA", "US-BBB"):
+        libgate("members", "add", code, "--name", code)
+    row = dict.fromkeys(COLUMNS, "") | {
+        "publication_title": "Acta Mathematica", "print_identifier": "0001-5962",
+        "date_first_issue_online": "1882-12-01", "num_first_vol_online": "1",
+        "date_last_issue_online": "2016-12-31", "num_last_vol_online": "217"}
+    kbart = tmp_path / "acta.txt"
+    kbart.write_text("\t".join(COLUMNS) + "\r\n" + "\t".join(row.values()) + "\r\n")
+    licence = tmp_path / "print.toml"
+    licence.write_text('[[licence]]\npackage = "acta"\nillElectronic = "Prohibited (explicit)"\n'
+                       'illPrint = "Permitted (explicit)"\n')
+    libgate("eresources", "load", "US-AAA", str(kbart), "--licence", str(licence))
+
+    def ask(*extra: str) -> dict:
+        return json.loads(libgate(
+            "ill", "request", "--as", "US-BBB", "--service", "Copy", "--issn", "0001-5962",
+            "--title", "Acta Mathematica", "--article-title", "On a theorem", "--year", "2010",
+            "--volume", "204", "--pages", "1-20", "--json", *extra).output)
+    refused = ask("--patron", "p1")
+    assert refused["state"] == "no-lenders"
+    assert "illElectronic: Prohibited (explicit)" in refused["excluded"][0]["reason"]
+    printed = ask("--patron", "p2", "--accept-print")
+    assert [(e["member"], e["term"]) for e in printed["rota"]] == [("US-AAA", "illPrint")]

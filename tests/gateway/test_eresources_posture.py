@@ -100,6 +100,27 @@ async def test_status_periods_decide_the_effective_status_of_the_day(store):
     assert member["status"] == "closed"
 
 
+async def test_the_listed_status_follows_dated_periods_and_the_registry(store):
+    await _members(store, "US-AAA", "US-BBB")
+    today = dt.datetime.now(dt.UTC).date()
+    tomorrow = today + dt.timedelta(days=1)
+    member = await registry.update_member(store, "US-AAA", status="closed", status_reason="fire")
+    assert (member["status"], member["status_reason"]) == ("closed", "fire")
+    async with store.begin() as conn:
+        seen = await posture.effective_statuses(conn, today)
+        assert (seen["US-AAA"].status, seen["US-AAA"].reason) == ("closed", "fire")
+        # a closure announced for tomorrow: listed as open today, closed once the day comes
+        await posture.set_status(conn, "US-BBB", "closed", reason="move", starts_on=tomorrow)
+        assert await posture.sync_status_mirror(conn, today) == []
+    assert (await registry.get_member(store, "US-BBB"))["status"] == "open"
+    async with store.begin() as conn:
+        assert await posture.sync_status_mirror(conn, tomorrow) == ["US-BBB"]
+    shown = await registry.get_member(store, "US-BBB")
+    assert (shown["status"], shown["status_reason"]) == ("closed", "move")
+    with pytest.raises(RegistryError, match="goes with a status"):
+        await registry.update_member(store, "US-AAA", status_reason="smoke")
+
+
 async def test_one_emergency_at_a_time_shows_in_the_posture(store):
     await _members(store, "US-AAA", "US-BBB")
     async with store.begin() as conn:
@@ -198,7 +219,7 @@ async def test_housekeeping_purges_links_ends_checkouts_and_forgets_nonces(store
         await access_links.create_link(conn, key, lender="US-AAA", borrower="US-BBB",
                                        files_dir=tmp_path / "files", content=b"copy")
     assert await housekeeping.tidy(store, settings) == {
-        "links_purged": 0, "checkouts_expired": 0, "nonces_forgotten": 0}
+        "links_purged": 0, "checkouts_expired": 0, "nonces_forgotten": 0, "statuses_changed": 0}
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=31)
     done = await housekeeping.tidy(store, settings, now=later)
     assert done["links_purged"] == 1 and list((tmp_path / "files").iterdir()) == []

@@ -15,12 +15,15 @@ from gateway.etas import AccessRefused
 from gateway.store.records import IncomingRecord, upsert_batch
 from gateway.store.schema import cluster_records, clusters, records
 from protocols.records import Holding, NormalizedRecord
+from protocols.union import UnionRecord
 
 NOW = dt.datetime.now(dt.UTC)
+# a merged record as the index writes one: a status change refreshes the holders' clusters
+MERGED = UnionRecord(cluster_id=0, title="Opticks", format="book").to_dict()
 
 
-async def _record(store, member: str, local_id: str, copies: int) -> int:
-    norm = NormalizedRecord(local_id=local_id, title="Opticks", format="book",
+async def _record(store, member: str, local_id: str, copies: int, title: str = "Opticks") -> int:
+    norm = NormalizedRecord(local_id=local_id, title=title, format="book",
                             holdings=[Holding(location="Main", lendable=True)] * copies)
     async with store.begin() as conn:
         mid = await registry.member_id(conn, member)
@@ -37,7 +40,7 @@ async def _work(store, print_copies: int = 1) -> int:
     digital_id = await _record(store, "US-HATHI", "h1", 0)
     async with store.begin() as conn:
         cid = (await conn.execute(clusters.insert().values(
-            merged={}, record_count=2, created_at=NOW, updated_at=NOW
+            merged=MERGED, record_count=2, created_at=NOW, updated_at=NOW
         ).returning(clusters.c.id))).scalar_one()
         for rid, code in ((print_id, "US-AAA"), (digital_id, "US-HATHI")):
             await conn.execute(cluster_records.insert().values(
@@ -74,6 +77,33 @@ async def test_two_readers_racing_for_one_copy_exactly_one_wins(store):
     assert len(won) == 1 and len(lost) == 1, outcomes
 
 
+async def test_eight_readers_racing_for_three_copies_three_win_one_per_slot(store):
+    cid = await _work(store, print_copies=3)
+    outcomes = await asyncio.gather(
+        *[etas.checkout(store, "US-AAA", cid, f"reader-{n}", now=NOW) for n in range(8)],
+        return_exceptions=True)
+    won = [o for o in outcomes if isinstance(o, etas.Checkout)]
+    assert sorted(o.slot for o in won) == [1, 2, 3], outcomes
+    assert all(isinstance(o, AccessRefused) for o in outcomes if o not in won), outcomes
+    async with store.connect() as conn:
+        mid = await registry.member_id(conn, "US-AAA")
+        assert await etas.copies_available_for_loan(conn, mid, cid, NOW) == 0
+
+
+async def test_two_gateway_workers_racing_for_one_copy_exactly_one_wins(store):
+    # two workers: two engines (their own connection pools) on one database
+    from gateway.store.engine import open_store
+    cid = await _work(store, print_copies=1)
+    other = await open_store(store.url, schema=store.schema, migrate=False)
+    try:
+        outcomes = await asyncio.gather(
+            etas.checkout(store, "US-AAA", cid, "reader-a", now=NOW),
+            etas.checkout(other, "US-AAA", cid, "reader-b", now=NOW), return_exceptions=True)
+    finally:
+        await other.close()
+    assert sorted(type(o).__name__ for o in outcomes) == ["AccessRefused", "Checkout"], outcomes
+
+
 async def test_three_copies_three_readers_and_expiry_releases(store):
     cid = await _work(store, print_copies=3)
     taken = [await etas.checkout(store, "US-AAA", cid, f"p{n}", hours=1, now=NOW)
@@ -98,6 +128,10 @@ async def test_access_is_refused_outside_its_conditions(store):
         await posture.set_status(conn, "US-AAA", "open")
     with pytest.raises(AccessRefused, match="US-AAA is open"):
         await etas.checkout(store, "US-AAA", cid, "p", now=NOW)
+    async with store.begin() as conn:
+        await posture.set_status(conn, "US-AAA", "digital-only")
+    digital = await etas.checkout(store, "US-AAA", cid, "p", now=NOW)   # digital access kept
+    await etas.return_checkout(store, digital.id, now=NOW)
     async with store.begin() as conn:
         await posture.set_status(conn, "US-AAA", "closed")
         await posture.end_emergency(conn)
@@ -129,6 +163,13 @@ async def test_the_api_scopes_checkouts_to_the_readers_member(aiohttp_client, st
     foreign = await client.delete(f"/api/etas/checkouts/{checkout_id}",
                                   headers={"Authorization": f"Bearer {hathi}"})
     assert foreign.status == 404
+    renewed = await client.post(f"/api/etas/checkouts/{checkout_id}/renew",
+                                headers={"Authorization": f"Bearer {aaa}"})
+    assert renewed.status == 200
+    assert dt.datetime.fromisoformat((await renewed.json())["expires_at"]) > \
+        dt.datetime.fromisoformat((await made.json())["expires_at"])
+    assert (await client.post(f"/api/etas/checkouts/{checkout_id}/renew",
+                              headers={"Authorization": f"Bearer {hathi}"})).status == 404
     returned = await client.delete(f"/api/etas/checkouts/{checkout_id}",
                                    headers={"Authorization": f"Bearer {aaa}"})
     assert returned.status == 200
@@ -138,10 +179,10 @@ async def test_the_api_scopes_checkouts_to_the_readers_member(aiohttp_client, st
 async def test_posture_counts_works_lendable_physically_digitally_or_not_at_all(store):
     cid = await _work(store)                  # US-AAA (closed) in print, US-HATHI digitized
     await registry.add_member(store, "US-OPEN", "open library")
-    lonely = await _record(store, "US-OPEN", "o1", 1)
+    lonely = await _record(store, "US-OPEN", "o1", 1, title="Principia")   # another work
     async with store.begin() as conn:
         other = (await conn.execute(clusters.insert().values(
-            merged={}, record_count=1, created_at=NOW, updated_at=NOW
+            merged=MERGED, record_count=1, created_at=NOW, updated_at=NOW
         ).returning(clusters.c.id))).scalar_one()
         await conn.execute(cluster_records.insert().values(
             record_id=lonely, cluster_id=other, member_id=await registry.member_id(conn,

@@ -59,6 +59,45 @@ async def test_a_borrowers_own_system_requests_and_hears_back(aiohttp_client, st
         await cleanup(runners)
 
 
+async def test_a_borrowers_system_asks_for_an_article_routed_by_licence_and_year(
+        aiohttp_client, store, settings):
+    # the year comes from publicationInfo: without it no coverage (nor embargo) can be checked
+    from gateway import eresources
+    from protocols.eresources.kbart import COLUMNS
+    runners: list = []
+    c = await build(aiohttp_client, store, settings, runners, borrower_peer=True)
+    try:
+        row = {"publication_title": "Nature", "print_identifier": "0028-0836",
+               "date_first_issue_online": "1997-01-02", "embargo_info": "P1Y"}
+        kbart = "\t".join(COLUMNS) + "\n" + "\t".join(row.get(k, "") for k in COLUMNS) + "\n"
+        async with store.begin() as conn:
+            await eresources.load_kbart(conn, LB, "Big Deal", kbart)
+            await eresources.load_licences(
+                conn, LB, '[[licence]]\npackage = "Big Deal"\nillElectronic = "Permitted (explicit)"\n')
+        now = dt.datetime.now(dt.UTC)
+
+        def article(ref: str, year: int) -> m.Request:
+            return m.Request(
+                header=msgs.header(requester=BORROWER, supplier="LIBGATE", ref=ref, now=now),
+                bibliographic_info=m.BibliographicInfo(
+                    title="Nature", title_of_component="A letter", volume=("3",),
+                    pages_requested="1-4", bibliographic_item_ids=(m.BibliographicItemId(
+                        identifier="0028-0836", code=CodedValue("ISSN")),)),
+                publication_info=m.PublicationInfo(publication_date=f"{year}-05"),
+                service_info=m.ServiceInfo(service_type=ServiceType.COPY))
+        assert (await c.peers[BORROWER].send(article("BOR-A1", now.year - 2))) \
+            .confirmation_header.message_status.value == "OK"
+        await c.broker.drain()
+        [sent] = c.peers[LB].requests()
+        assert sent.header.requesting_agency_request_id == "BOR-A1"
+        await c.peers[BORROWER].send(article("BOR-A2", now.year))      # under the embargo
+        await c.broker.drain()
+        assert len(c.peers[LB].requests()) == 1
+    finally:
+        await c.broker.drain()
+        await cleanup(runners)
+
+
 async def test_webhooks_receive_signed_state_changes(aiohttp_client, store, settings):
     runners: list = []
     c = await build(aiohttp_client, store, settings, runners)

@@ -72,6 +72,24 @@ async def test_a_member_closing_mid_day_is_skipped_and_its_pending_requests_move
     assert {"member": LA, "reason": "closed"} in fresh["excluded"]
 
 
+async def test_a_status_set_by_the_member_registry_is_what_routing_follows(consortium):
+    # `members update --status` and PATCH /api/members go through the status periods too:
+    # before, they changed only the listed status, and requests still went to the member
+    c = consortium
+    from tests.conftest import ADMIN_TOKEN
+    office = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    patched = await c.client.patch(f"/api/members/{LA}", headers=office,
+                                   json={"status": "closed", "status_reason": "fire"})
+    assert patched.status == 200 and (await patched.json())["status"] == "closed"
+    fresh = await c.request(patron_ref="p-10")
+    assert fresh["supplier"] == LB and {"member": LA, "reason": "closed"} in fresh["excluded"]
+    summary = await (await c.client.get("/api/posture")).json()
+    assert LA in summary["members"]["closed"]
+    assert (await c.client.patch(f"/api/members/{LA}", headers=office,
+                                 json={"status": "open"})).status == 200
+    assert (await c.request(patron_ref="p-11"))["supplier"] == LA
+
+
 async def test_digital_only_members_get_copy_requests_only(consortium):
     c = consortium
     await _status(c, LA, "digital-only")
@@ -108,6 +126,36 @@ async def test_an_embargoed_article_is_refused_with_reasons_before_anything_is_s
     assert all(not p.received for p in c.peers.values())
 
 
+PRINT_ONLY = ('[[licence]]\npackage = "Big Deal"\nillElectronic = "Prohibited (explicit)"\n'
+              'illSecureElectronic = "Prohibited (explicit)"\nillPrint = "Permitted (explicit)"\n')
+
+
+async def test_a_print_only_licence_lends_only_when_the_requester_accepts_print(consortium):
+    c = consortium
+    await _packages(c, US_LB=(NATURE, PRINT_ONLY))
+    refused = await c.request(**_article(patron_ref="p-30"))
+    assert refused["state"] == "no-lenders"
+    [why] = [x["reason"] for x in refused["excluded"] if x["member"] == LB]
+    assert "illSecureElectronic: Prohibited (explicit)" in why and "illPrint" not in why
+    accepted = await c.request(**_article(patron_ref="p-31", accept_print=True))
+    assert [(e["member"], e["term"]) for e in accepted["rota"]] == [(LB, "illPrint")]
+    assert accepted["supplier"] == LB
+
+
+async def test_an_emergency_opening_lets_a_prohibited_licence_lend_while_it_lasts(consortium):
+    c = consortium
+    today = dt.date.today()
+    opening = ('emergency_opening = {{ from = "{}", until = "{}" }}\n')
+    await _packages(c, US_LB=(NATURE, PROHIBITED + opening.format(
+        today - dt.timedelta(days=10), today + dt.timedelta(days=10))),
+        US_LC=(NATURE, PROHIBITED + opening.format(
+            today - dt.timedelta(days=60), today - dt.timedelta(days=1))))
+    created = await c.request(**_article(patron_ref="p-32"))
+    assert [(e["member"], e["term"]) for e in created["rota"]] == [(LB, "emergency opening")]
+    [ended] = [x["reason"] for x in created["excluded"] if x["member"] == LC]
+    assert "Prohibited" in ended
+
+
 async def test_the_sixth_ccg_copy_of_a_title_waits_for_staff(consortium):
     c = consortium
     await _packages(c, US_LB=(NATURE, LICENSED))
@@ -126,6 +174,25 @@ async def test_the_sixth_ccg_copy_of_a_title_waits_for_staff(consortium):
     seventh = await c.request(**_article(article_title="Letter 7", patron_ref="p-7"))
     refused = await c.act(seventh["id"], "Confirm", copyright="refused")
     assert refused["state"] == "cancelled" and len(c.peers[LB].requests()) == 6
+
+
+async def test_a_subscribers_copies_are_ccl_and_a_copy_nobody_may_supply_is_not_counted(
+        consortium):
+    c = consortium
+    await _packages(c, US_LB=(NATURE, LICENSED))
+    # nobody licensed for this ISSN: no lender, so no copy obtained and nothing counted
+    nowhere = await c.request(**_article(issn="0036-8075", title="Science", patron_ref="p-20"))
+    assert nowhere["state"] == "no-lenders"
+    # the borrower's own current e-holdings of Nature make its copies CCL: never held
+    async with c.store.begin() as conn:
+        await eresources.load_kbart(conn, BORROWER, "Own", kbart(NATURE))
+    made = [await c.request(**_article(article_title=f"Letter {n}", patron_ref=f"p-2{n}"))
+            for n in range(6)]
+    assert [r["state"] for r in made] == ["in-progress"] * 6
+    report = await c.client.get(f"/api/copyright/{BORROWER}/{dt.date.today().year}",
+                                headers=c.auth(BORROWER))
+    assert [(t["title_key"], t["CCG"], t["CCL"]) for t in (await report.json())["titles"]] == [
+        ("0028-0836", 0, 6)]
 
 
 async def test_the_same_patron_item_and_service_is_held_as_a_duplicate(consortium):

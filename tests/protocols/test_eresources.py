@@ -66,6 +66,16 @@ def test_bad_lines_are_reported_with_line_and_column_and_the_rest_loads():
     assert messages[3].startswith("line 3, column print_identifier")
 
 
+def test_line_numbers_count_crlf_lines_only():
+    # a spreadsheet export: CRLF endings, a BOM, a vertical tab and U+2028 inside titles
+    text = kbart({**NATURE, "publication_title": "Nature\x0bweekly"},
+                 {**NATURE, "publication_title": "Notes\u2028and queries"},
+                 {**NATURE, "publication_title": "Broken", "embargo_info": "X"})
+    parsed = parse_kbart("\ufeff" + text.replace("\n", "\r\n"))
+    assert [t.line for t in parsed.titles] == [2, 3]
+    assert [(p.line, p.column) for p in parsed.problems] == [(4, "embargo_info")]
+
+
 def test_a_file_that_is_not_kbart_is_one_clear_problem():
     parsed = parse_kbart("title,issn\nNature,0028-0836\n")
     assert parsed.titles == [] and len(parsed.problems) == 1
@@ -90,6 +100,10 @@ def test_month_embargoes_are_a_moving_wall_from_today():
     recent = Coverage(embargo=parse_embargo("R6M"))
     allowed, why = covers(recent, Citation(year=2026, date=dt.date(2026, 1, 1)), TODAY)
     assert not allowed and "R6M" in why and "2026-05-27" in why
+    assert covers(recent, Citation(year=2026, date=dt.date(2026, 10, 1)), TODAY)[0]
+    # a year-only citation straddling the wall may fall outside: refused, cautiously, with why
+    allowed, why = covers(recent, Citation(year=2026), TODAY)
+    assert not allowed and "only content from 2026-05-27 on" in why
 
 
 def test_volume_and_issue_decide_at_the_boundary_year():
@@ -98,6 +112,8 @@ def test_volume_and_issue_decide_at_the_boundary_year():
     assert covers(coverage, Citation(year=1997, volume=385, issue=6612), TODAY)[0]
     assert not covers(coverage, Citation(year=1997, volume=385, issue=6610), TODAY)[0]
     assert not covers(coverage, Citation(year=2005, volume=439, issue=1), TODAY)[0]
+    assert covers(coverage, Citation(year=2005, volume=439), TODAY)[1] == (
+        "volume 439 follows the last covered (volume 438 issue 7071)")
     assert not covers(coverage, Citation(year=1996), TODAY)[0]
     assert not covers(coverage, Citation(year=2006), TODAY)[0]
     assert not covers(coverage, Citation(), TODAY)[0]
@@ -154,6 +170,14 @@ def test_bad_licence_entries_name_what_is_wrong(text, fragment):
     with pytest.raises(LicenceError, match=None) as refused:
         parse_licences(text, "lic.toml")
     assert fragment in str(refused.value) and "lic.toml" in str(refused.value)
+
+
+def test_a_bad_licence_names_its_line_and_refuses_the_file():
+    text = LICENCES + '\n[[licence]]\ntitle = "0028-0836"\nillPrint = "Allowed"\n'
+    with pytest.raises(LicenceError) as refused:
+        parse_licences(text, "lic.toml")
+    line = text.split("\n").index("[[licence]]", 10) + 1
+    assert f"lic.toml, licence #3 (line {line}), illPrint: 'Allowed'" in str(refused.value)
 
 
 def test_the_sixth_recent_copy_of_a_title_in_a_year_needs_a_decision():
