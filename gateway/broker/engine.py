@@ -339,7 +339,8 @@ class Broker:
 
     async def advance_overdue(self, now: datetime | None = None) -> int:
         """Move on from lenders past their response deadline, and from pending requests of
-        lenders that are closed today; returns how many requests moved."""
+        lenders that are closed today (or digital-only, for a Loan: they take Copy requests
+        only); returns how many requests moved."""
         now = now or datetime.now(UTC)
         self.peers.forget()
         async with self.store.connect() as conn:
@@ -352,17 +353,20 @@ class Broker:
                           | (ill_requests.c.status == "RequestReceived"))))).all()
             statuses = await effective_statuses(conn, now.date())
             closed = [code for code, s in statuses.items() if s.status == "closed"]
+            digital = [code for code, s in statuses.items() if s.status == "digital-only"]
+            waiting = (ill_requests.c.state == "in-progress") & (
+                ill_requests.c.status.is_(None) | ill_requests.c.status.in_(
+                    ("RequestReceived", "ExpectToSupply", "WillSupply")))
+            stopped = (members.c.code.in_(closed) | (members.c.code.in_(digital)
+                                                     & (ill_requests.c.service_type != "Copy")))
             pending = (await conn.execute(
                 sa.select(ill_requests.c.id, members.c.code)
                 .join(members, members.c.id == ill_requests.c.supplier_id)
-                .where((ill_requests.c.state == "in-progress") & members.c.code.in_(closed)
-                       & (ill_requests.c.status.is_(None) | ill_requests.c.status.in_(
-                           ("RequestReceived", "ExpectToSupply", "WillSupply")))))).all() \
-                if closed else []
+                .where(waiting & stopped))).all() if closed or digital else []
         moved = 0
         for request_id, code in pending:
-            moved += await self.give_up(request_id, code, "Closed",
-                                        f"{code} is closed", now=now)
+            why = f"{code} is closed" if code in closed else f"{code} is digital-only"
+            moved += await self.give_up(request_id, code, "Closed", why, now=now)
         for request_id, code in overdue:
             if request_id in {p[0] for p in pending}:
                 continue

@@ -102,6 +102,19 @@ async def test_digital_only_members_get_copy_requests_only(consortium):
     assert copy["rota"][-1]["reason"].startswith("digital-only")
 
 
+async def test_a_member_turning_digital_only_passes_on_its_pending_loans_not_copies(
+        consortium):
+    c = consortium
+    loan = await c.request(patron_ref="p-12")
+    copy = await c.request(service_type="Copy", patron_ref="p-13")
+    assert loan["supplier"] == LA and copy["supplier"] == LA
+    await _status(c, LA, "digital-only")
+    assert await c.broker.advance_overdue() == 1
+    moved = await c.show(loan["id"])
+    assert moved["supplier"] == LB and moved["rota"][0]["outcome"] == "closed"
+    assert (await c.show(copy["id"]))["supplier"] == LA      # a copy it can still send
+
+
 async def test_a_copy_goes_only_to_the_licensed_lender_with_the_allowing_term(consortium):
     c = consortium
     await _packages(c, US_LA=(NATURE, PROHIBITED), US_LB=(NATURE, LICENSED))
