@@ -57,11 +57,15 @@ async def test_two_hundred_concurrent_requests_answers_and_actions(store, settin
     assert dict(states) == {"WillSupply": N - 1, "Loaned": 1}
 
 
-async def test_concurrent_messages_share_one_peer_load_and_forget_wins(store, monkeypatch):
+async def _two_members(store) -> list[int]:
     for code in ("US-BOR", "US-LA"):
         await registry.add_member(store, code, code)
     async with store.connect() as conn:
-        ids = [await registry.member_id(conn, c) for c in ("US-BOR", "US-LA")]
+        return [await registry.member_id(conn, c) for c in ("US-BOR", "US-LA")]
+
+
+async def test_concurrent_messages_share_one_peer_load_and_forget_wins(store, monkeypatch):
+    ids = await _two_members(store)
     loads = 0
     load_peers = peers.load_peers
 
@@ -86,10 +90,7 @@ async def test_concurrent_messages_share_one_peer_load_and_forget_wins(store, mo
 
 
 async def test_expired_peers_are_used_while_one_refresh_runs(store, monkeypatch):
-    for code in ("US-BOR", "US-LA"):
-        await registry.add_member(store, code, code)
-    async with store.connect() as conn:
-        ids = [await registry.member_id(conn, c) for c in ("US-BOR", "US-LA")]
+    ids = await _two_members(store)
     loads = 0
     load_peers = peers.load_peers
 
