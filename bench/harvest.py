@@ -22,12 +22,14 @@ The records: the ~2,500 real ones, then clones made distinct works (bench/oai_se
 --identical-clones serves the stress corpus where each real record recurs records/2,500
 times (clusters that size, re-merged on every page).
 
-Measured 2026-11-28 (load average 3-4 from other jobs), 50k: a 1,096/s, b 9,772/s, c 825/s
-(harvest_workers=1), c/a 0.75, c/b 0.08, peak RSS 113 MB + 83 MB worker; 20 members x 2,000
-@ 50 ms: floor 1.26 s alone, 3.10 s together (2.47x), LibGate 3.9 s alone, 67.8 s together.
-The session's changes, each measured A/B at 10-20k records: batched RETURNING inserts (576
--> 928/s), FreshRecords + merged records handed to the listeners (-> 970/s), one thread hop
-per SQLite statement (+11 %), key holders in two statements. At the start of the session a
+Measured 2026-11-28 on a quiet machine, 50k: a 1,768/s, b 13,050/s, c 1,278/s
+(harvest_workers=1), c/a 0.72, c/b 0.10, peak RSS 134 MB + 83 MB worker; 200k: c 883/s,
+139 MB + 83 MB; 20 members x 2,000 @ 50 ms: floor 1.22 s alone, 2.66 s together (2.18x),
+LibGate 2.83 s alone, 38.78 s together (13.7x).
+The session's changes, measured A/B at 10-20k records under load 2-4: batched RETURNING
+inserts (576 -> 928/s), FreshRecords + merged records handed to the listeners (-> 970/s),
+one thread hop per SQLite statement (+11 %), no deletes for new clusters (~820 -> ~1,080/s);
+key holders in two statements and links not read back were not measured alone. At the start of the session a
 quiet machine gave c = 138/s on the identical-clone corpus (clusters re-merged per page).
 Why the targets stay out of reach on 2 cores: every page also writes clusters, merged
 records, search rows and OAI sets (issue 4) — about 1 ms of Python and SQLite per record.

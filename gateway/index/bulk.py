@@ -23,11 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.index.merge import SourceRecord, merge_cluster
 from gateway.index.search import insert_documents
-from gateway.index.store import chunks
+from gateway.index.store import chunks, live_record_pages
 from gateway.index.search_sql import fts_row
 from gateway.store.schema import (
     cluster_holders, cluster_identifiers, cluster_languages, cluster_sets, clusters, holdings,
-    records, search_docs,
+    search_docs,
 )
 from protocols.oaipmh.provider import set_specs_for
 from protocols.search_query import TEXT_COLUMNS, SearchDocument, search_document
@@ -93,15 +93,7 @@ async def merge_all(conn: AsyncConnection, plan: MergePlan) -> None:
     others = plan.timings.search + plan.timings.sets
     pending: dict[int, list[SourceRecord]] = {}
     done: list[tuple[int, int, UnionRecord, dict[str, Any]]] = []
-    last = 0
-    while True:
-        rows = (await conn.execute(sa.select(
-            records.c.id, records.c.member_id, records.c.local_id, records.c.normalized).where(
-            (records.c.id > last) & records.c.deleted.is_(False)
-            & (records.c.record_type == "bibliographic")).order_by(records.c.id)
-            .limit(PAGE))).all()
-        if not rows:
-            break
+    async for rows in live_record_pages(conn, PAGE):
         first, last = rows[0].id, rows[-1].id
         held: dict[int, list[dict[str, Any]]] = {}
         for h in (await conn.execute(sa.select(holdings).where(

@@ -130,7 +130,7 @@ async def apply_plan(conn: AsyncConnection, profiles: dict[int, Profile],
                for rid in moved if rid in new_of)
     for batch in chunks(inserts, 2000):
         await conn.execute(cluster_records.insert(), batch)
-    for batch in chunks(sorted(changed)):
+    for batch in chunks(sorted(changed - created)):     # a new cluster has no links yet
         await conn.execute(cluster_links.delete().where(cluster_links.c.cluster_id.in_(batch)))
     link_rows = ({"cluster_id": cid, "record_a": link.record_a, "record_b": link.record_b,
                   "rule": link.rule, "evidence": link.evidence, "created_at": stamp}
@@ -138,7 +138,7 @@ async def apply_plan(conn: AsyncConnection, profiles: dict[int, Profile],
     for batch in chunks(link_rows, 2000):
         await conn.execute(cluster_links.insert(), batch)
     merged = await write_merged(conn, changed, member_info, stamp, compare=refresh_all,
-                                fresh=fresh)
+                                fresh=fresh, links=group_links)
     await hooks.clusters_changed(conn, changed, merged=merged, created=created)
     return changed
 

@@ -25,9 +25,11 @@ from gateway.index.bulk import MergePlan, clear_search_and_sets, insert_rows, me
 from gateway.index.engine import decision_pairs, recluster_records, serialize_clustering
 from gateway.index.policy import ClusterPolicy, current_policy
 from gateway.index.search import reindex_clusters
-from gateway.index.store import assign_ids, chunks, decisions, member_table, now
+from gateway.index.store import (
+    assign_ids, chunks, decisions, live_record_pages, member_table, now,
+)
 from gateway.oai_provider import refresh_sets
-from gateway.store.schema import cluster_links, cluster_records, clusters, match_keys, records
+from gateway.store.schema import cluster_links, cluster_records, clusters, match_keys
 from protocols.matching import Profile, plan_clusters, profile_of
 
 PAGE = 5000
@@ -36,20 +38,12 @@ PAGE = 5000
 async def _all_profiles(conn: AsyncConnection, member_info: dict[int, tuple[str, str]]
                         ) -> dict[int, Profile]:
     profiles: dict[int, Profile] = {}
-    last = 0
-    while True:
-        rows = (await conn.execute(sa.select(
-            records.c.id, records.c.member_id, records.c.local_id, records.c.normalized).where(
-            (records.c.id > last) & records.c.deleted.is_(False)
-            & (records.c.record_type == "bibliographic")).order_by(records.c.id)
-            .limit(PAGE))).all()
-        if not rows:
-            return profiles
+    async for rows in live_record_pages(conn, PAGE):
         for row in rows:
             profiles[row.id] = profile_of(row.normalized, record_id=row.id,
                                           member=member_info[row.member_id][0],
                                           local_id=row.local_id)
-        last = rows[-1].id
+    return profiles
 
 
 async def _all_memberships(conn: AsyncConnection) -> dict[int, int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -31,6 +31,23 @@ def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
             batch = []
     if batch:
         yield batch
+
+
+async def live_record_pages(conn: AsyncConnection, page: int = 5000
+                            ) -> AsyncIterator[list[Any]]:
+    """Every live bibliographic record (id, member_id, local_id, normalized), in id order,
+    ``page`` rows at a time: the streaming read of `libgate clusters rebuild`."""
+    last = 0
+    while True:
+        rows = (await conn.execute(sa.select(
+            records.c.id, records.c.member_id, records.c.local_id, records.c.normalized).where(
+            (records.c.id > last) & records.c.deleted.is_(False)
+            & (records.c.record_type == "bibliographic")).order_by(records.c.id)
+            .limit(page))).all()
+        if not rows:
+            return
+        yield rows
+        last = rows[-1].id
 
 
 def clusterable(row: Any) -> bool:
@@ -163,12 +180,14 @@ async def new_cluster_ids(conn: AsyncConnection, count: int, stamp: datetime, *,
 
 async def write_merged(conn: AsyncConnection, cluster_ids: Collection[int],
                        member_info: dict[int, tuple[str, str]], stamp: datetime, *,
-                       compare: bool = False, fresh: Mapping[int, FreshRecord] | None = None
+                       compare: bool = False, fresh: Mapping[int, FreshRecord] | None = None,
+                       links: Mapping[int, Sequence[Any]] | None = None
                        ) -> dict[int, UnionRecord]:
     """Recompute the merged record (and copied-out columns) of ``cluster_ids``; a cluster left
     without records is marked deleted and keeps its last merged record. With ``compare`` (a
     rebuild) a cluster whose merged record comes out the same is left alone, so its
-    ``updated_at`` (the OAI datestamp) does not move. ``fresh`` records are not read back.
+    ``updated_at`` (the OAI datestamp) does not move. ``fresh`` records are not read back,
+    nor ``links`` (every cluster's links, as the caller has just written them).
 
     Returns the merged record of every live cluster among ``cluster_ids``, for the listeners
     of ``hooks.clusters_changed`` (so they need not read and parse it again)."""
@@ -194,7 +213,7 @@ async def write_merged(conn: AsyncConnection, cluster_ids: Collection[int],
             for h in (await conn.execute(sa.select(holdings).where(
                     holdings.c.record_id.in_(rbatch)).order_by(holdings.c.id))).all():
                 held.setdefault(h.record_id, []).append(h._asdict())
-        rules = await _attach_rules(conn, batch)
+        rules = await _attach_rules(conn, batch, links)
         sources: dict[int, list[SourceRecord]] = {}
         seeds = {}
         for r in rows:
@@ -235,11 +254,18 @@ async def write_merged(conn: AsyncConnection, cluster_ids: Collection[int],
     return out
 
 
-async def _attach_rules(conn: AsyncConnection, cluster_ids: list[int]) -> dict[int, str]:
-    """record id → the rule of the link that attached it (walking from the seed)."""
-    links = (await conn.execute(sa.select(cluster_links.c.record_a, cluster_links.c.record_b,
-                                          cluster_links.c.rule).where(
-        cluster_links.c.cluster_id.in_(cluster_ids)).order_by(cluster_links.c.id))).all()
+async def _attach_rules(conn: AsyncConnection, cluster_ids: list[int],
+                        written: Mapping[int, Sequence[Any]] | None = None) -> dict[int, str]:
+    """record id → the rule of the link that attached it (walking from the seed).
+
+    ``written``: cluster id → the links the caller has just written for it, in order (so
+    they are not read back); read from the store otherwise."""
+    if written is not None:
+        links = [link for cid in cluster_ids for link in written.get(cid, ())]
+    else:
+        links = (await conn.execute(sa.select(
+            cluster_links.c.record_a, cluster_links.c.record_b, cluster_links.c.rule).where(
+            cluster_links.c.cluster_id.in_(cluster_ids)).order_by(cluster_links.c.id))).all()
     out: dict[int, str] = {}
     for link in links:                # record_b sorts after record_a: the seed is never a b
         out.setdefault(link.record_b, link.rule)

@@ -47,7 +47,8 @@ async def cluster_of(conn, member: str, local_id: str) -> int | None:
                              .where((members.c.code == member) & (records.c.local_id == local_id)))
 
 
-async def partition(conn) -> set[frozenset[str]]:
+async def cluster_groups(conn) -> dict[int, set[str]]:
+    """cluster id → its records as "MEMBER:local id"."""
     rows = (await conn.execute(sa.select(cluster_records.c.cluster_id, members.c.code,
                                          records.c.local_id)
                                .join(records, records.c.id == cluster_records.c.record_id)
@@ -55,7 +56,11 @@ async def partition(conn) -> set[frozenset[str]]:
     groups: dict[int, set[str]] = {}
     for r in rows:
         groups.setdefault(r.cluster_id, set()).add(f"{r.code}:{r.local_id}")
-    return {frozenset(g) for g in groups.values()}
+    return groups
+
+
+async def partition(conn) -> set[frozenset[str]]:
+    return {frozenset(g) for g in (await cluster_groups(conn)).values()}
 
 
 async def test_real_duplicates_cluster_and_distinct_books_stay_apart(store):

@@ -57,6 +57,20 @@ async def test_two_hundred_concurrent_requests_answers_and_actions(store, settin
     assert dict(states) == {"WillSupply": N - 1, "Loaned": 1}
 
 
+def _count_peer_loads(monkeypatch, delay: float = 0.0) -> list[int]:
+    """Count calls of peers.load_peers (in the returned one-item list)."""
+    loads = [0]
+    load_peers = peers.load_peers
+
+    async def counted(conn, member_ids, day):
+        loads[0] += 1
+        if delay:
+            await asyncio.sleep(delay)
+        return await load_peers(conn, member_ids, day)
+    monkeypatch.setattr(peers, "load_peers", counted)
+    return loads
+
+
 async def _two_members(store) -> list[int]:
     for code in ("US-BOR", "US-LA"):
         await registry.add_member(store, code, code)
@@ -66,19 +80,11 @@ async def _two_members(store) -> list[int]:
 
 async def test_concurrent_messages_share_one_peer_load_and_forget_wins(store, monkeypatch):
     ids = await _two_members(store)
-    loads = 0
-    load_peers = peers.load_peers
-
-    async def counted(conn, member_ids, day):
-        nonlocal loads
-        loads += 1
-        await asyncio.sleep(0.01)           # long enough for the others to queue behind it
-        return await load_peers(conn, member_ids, day)
-    monkeypatch.setattr(peers, "load_peers", counted)
+    loads = _count_peer_loads(monkeypatch, delay=0.01)   # the others queue behind the first
     cache = peers.PeerCache()
     today = dt.date.today()
     found = await asyncio.gather(*[cache.load(store, ids, today) for _ in range(12)])
-    assert loads == 1 and all(sorted(p.code for p in f.values()) == ["US-BOR", "US-LA"]
+    assert loads[0] == 1 and all(sorted(p.code for p in f.values()) == ["US-BOR", "US-LA"]
                               for f in found)
     # forget() while a load runs: what that load read is used once, not cached as fresh
     cache.forget()
@@ -91,14 +97,7 @@ async def test_concurrent_messages_share_one_peer_load_and_forget_wins(store, mo
 
 async def test_expired_peers_are_used_while_one_refresh_runs(store, monkeypatch):
     ids = await _two_members(store)
-    loads = 0
-    load_peers = peers.load_peers
-
-    async def counted(conn, member_ids, day):
-        nonlocal loads
-        loads += 1
-        return await load_peers(conn, member_ids, day)
-    monkeypatch.setattr(peers, "load_peers", counted)
+    loads = _count_peer_loads(monkeypatch)
     cache = peers.PeerCache(ttl=60)
     today = dt.date.today()
 
@@ -110,8 +109,8 @@ async def test_expired_peers_are_used_while_one_refresh_runs(store, monkeypatch)
     await cache.load(store, ids, today)
     age(90)                                                  # past ttl, not past 3 ttls
     served = [cache.usable(ids, store, today) for _ in range(10)]
-    assert all(s is not None for s in served) and loads == 1  # no one waited for the refresh
+    assert all(s is not None for s in served) and loads[0] == 1  # no one waited for the refresh
     await cache._refresh
-    assert loads == 2 and cache.fresh(ids) is not None       # one refresh, in the background
+    assert loads[0] == 2 and cache.fresh(ids) is not None       # one refresh, in the background
     age(200)                                                 # past 3 ttls: no longer usable
     assert cache.usable(ids, store, today) is None

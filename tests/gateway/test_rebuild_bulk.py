@@ -14,12 +14,12 @@ from gateway.index.search import search
 from gateway.ingest import ingest
 from gateway.store.schema import (
     cluster_holders, cluster_identifiers, cluster_languages, cluster_links, cluster_records,
-    cluster_sets, clusters, match_keys, members, records, search_docs,
+    cluster_sets, clusters, match_keys, search_docs,
 )
 from protocols.oaipmh.provider import set_specs_for
 from protocols.search_query import parse_query
 from protocols.union import UnionRecord
-from tests.gateway.test_clusters import FILES
+from tests.gateway.test_clusters import FILES, cluster_groups
 from tests.shared_data import require_shared
 
 CATALOGUES = {
@@ -40,13 +40,7 @@ async def load(store) -> None:
 
 async def snapshot(conn) -> dict:
     """Everything the index derives, keyed by each cluster's records (ids may differ)."""
-    rows = (await conn.execute(sa.select(cluster_records.c.cluster_id, members.c.code,
-                                         records.c.local_id)
-                               .join(records, records.c.id == cluster_records.c.record_id)
-                               .join(members, members.c.id == records.c.member_id))).all()
-    groups: dict[int, set[str]] = {}
-    for r in rows:
-        groups.setdefault(r.cluster_id, set()).add(f"{r.code}:{r.local_id}")
+    groups = await cluster_groups(conn)
     key_of = {cid: tuple(sorted(g)) for cid, g in groups.items()}
 
     async def per_cluster(table, *columns) -> dict:
