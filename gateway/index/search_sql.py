@@ -134,12 +134,14 @@ def tsquery_text(terms: Sequence[Term]) -> str:
 def text_match(dialect: str, terms: Sequence[Term], *,
                with_rank: bool) -> tuple[sa.FromClause, sa.ColumnElement, sa.ColumnElement,
                                          sa.ColumnElement | None]:
-    """(from clause joined to search_docs, cluster id column, match condition, rank or None).
+    """(the text index, its cluster id column, match condition, rank or None).
 
-    Rank is "higher is better" on both backends.
+    The text index is search_fts on SQLite (join search_docs to its rowid for filters or
+    facets: ranking and counting need no search_docs row, each of which costs a lookup per
+    match) and search_docs itself on PostgreSQL. Rank is "higher is better" on both backends.
     """
     if dialect == "sqlite":
-        source = search_fts.join(search_docs, search_docs.c.cluster_id == search_fts.c.rowid)
+        source = search_fts
         condition = _FTS.op("MATCH")(sa.bindparam("fts_match", fts_match(terms)))
         rank = -sa.func.bm25(_FTS, *BM25_WEIGHTS) if with_rank else None
         return source, search_fts.c.rowid, condition, rank
