@@ -25,7 +25,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.index.search_sql import delete_text, insert_docs, text_match
+from gateway.index.search_sql import delete_text, insert_docs
+from gateway.index.search_statements import QueryShape, parameters, statements
 from gateway.store import Store
 from gateway.store.schema import (
     cluster_holders, cluster_identifiers, cluster_languages, clusters, search_docs,
@@ -177,130 +178,50 @@ async def search(conn: AsyncConnection, query: SearchQuery) -> SearchResult:
     ``MATCH_WINDOW`` with ``total_exact`` false.
     """
     dialect = conn.dialect.name
-    window = _matches(dialect, query, with_rank=True).order_by(
-        sa.literal_column("cluster_id")).limit(MATCH_WINDOW).subquery("window")
-    page = (sa.select(window.c.cluster_id, window.c.rank)
-            .order_by(window.c.rank.desc(), window.c.cluster_id)
-            .limit(query.limit).offset(query.offset)).subquery("page")
-    # the page's merged records in the same statement: the LIMIT inside keeps the join to
-    # clusters to the page's rows
-    page_sql = (sa.select(page.c.cluster_id, page.c.rank, clusters.c.merged)
-                .join(clusters, clusters.c.id == page.c.cluster_id)
-                .where(clusters.c.deleted.is_(False))
-                .order_by(page.c.rank.desc(), page.c.cluster_id))
-    rows = (await conn.execute(page_sql)).all()
-    ranked = [(row.cluster_id, float(row.rank or 0)) for row in rows]
+    sql = statements(QueryShape.of(dialect, query))
+    values = parameters(dialect, query, window=MATCH_WINDOW)
+    rows = (await conn.execute(sql.page, values)).all()
     hits = [SearchHit(row.cluster_id, float(row.rank or 0), _union(row.cluster_id, row.merged))
             for row in rows]
     facets: dict[str, list[tuple[str, int]]] = {}
-    if query.offset == 0 and len(ranked) < query.limit:
+    if query.offset == 0 and len(hits) < query.limit:
         # every match is on this page (an ISBN lookup, a precise title): count them here
-        total = len(ranked)
         if query.facets:
             facets = _facets_of(search_document(h.record) for h in hits)
-        return SearchResult(query=query, total=total, hits=hits, facets=facets)
-    by_id = sa.literal_column("cluster_id")
+        return SearchResult(query=query, total=len(hits), hits=hits, facets=facets)
     if query.facets:
-        facets, total = await _facets(conn, _matches(
-            dialect, query, with_rank=False, columns=FACET_COLUMNS
-        ).order_by(by_id).limit(MATCH_WINDOW))
+        facets, total = _counted_facets(*(await conn.execute(sql.facets, values)).one())
     if not query.facets or total == MATCH_WINDOW:
-        matches = _matches(dialect, query, with_rank=False).order_by(by_id)
         # is there more than the window? count one past it, no further
-        counted = matches.limit(MATCH_WINDOW + 1).subquery()
-        total = (await conn.execute(
-            sa.select(sa.func.count()).select_from(counted))).scalar_one()
+        total = (await conn.execute(sql.count, values)).scalar_one()
     exact = total <= MATCH_WINDOW
     return SearchResult(query=query, total=min(total, MATCH_WINDOW), hits=hits, facets=facets,
                         total_exact=exact)
 
 
-def _matches(dialect: str, query: SearchQuery, *, with_rank: bool,
-             columns: Sequence[sa.ColumnElement] = ()) -> sa.Select:
-    """SELECT cluster_id [, rank] [, ``columns`` of search_docs] of every cluster the query
-    matches. search_docs is joined to the text index only when a filter or ``columns`` read
-    it: on SQLite each match would cost a lookup in it."""
-    d = search_docs
-    if query.terms:
-        source, cluster_id, condition, rank = text_match(dialect, query.terms,
-                                                         with_rank=with_rank)
-        conditions: list[sa.ColumnElement] = [condition]
-    else:
-        source, cluster_id, conditions = d, d.c.cluster_id, []
-        rank = sa.cast(d.c.holder_count, sa.Float) if with_rank else None
-    selected = [cluster_id.label("cluster_id")]
-    if rank is not None:
-        selected.append(rank.label("rank"))
-    selected += columns
-    reads_docs = bool(columns)
-    if query.identifiers:
-        wanted = sa.or_(*(sa.and_(cluster_identifiers.c.kind == i.kind,
-                                  cluster_identifiers.c.value == i.value)
-                          for i in query.identifiers))
-        conditions.append(cluster_id.in_(
-            sa.select(cluster_identifiers.c.cluster_id).where(wanted)))
-    if query.formats:
-        conditions.append(d.c.format.in_(query.formats))
-        reads_docs = True
-    if query.year_from is not None:
-        conditions.append(d.c.year >= query.year_from)
-        reads_docs = True
-    if query.year_to is not None:
-        conditions.append(d.c.year <= query.year_to)
-        reads_docs = True
-    if query.languages:
-        conditions.append(sa.exists().where(
-            cluster_languages.c.cluster_id == cluster_id,
-            cluster_languages.c.language.in_(query.languages)))
-    if query.members:
-        holder = [cluster_holders.c.cluster_id == cluster_id,
-                  cluster_holders.c.member.in_(query.members)]
-        if query.lendable is not None:   # lendable *at* one of these members
-            holder.append(cluster_holders.c.lendable.is_(query.lendable))
-        conditions.append(sa.exists().where(*holder))
-    elif query.lendable is not None:
-        conditions.append(d.c.lendable.is_(query.lendable))
-        reads_docs = True
-    if reads_docs and source is not d:
-        source = source.join(d, d.c.cluster_id == cluster_id)
-    return sa.select(*selected).select_from(source).where(*conditions)
+def _counted_facets(matches: int, formats: str | None, years: str | None,
+                    lendable: int | None, languages: str | None, holders: str | None,
+                    ) -> tuple[dict[str, list[tuple[str, int]]], int]:
+    """The facets of the window from the facets statement's row, and how many matches
+    there were.
 
-
-FACET_COLUMNS = (search_docs.c.format, search_docs.c.year, search_docs.c.lendable,
-                 search_docs.c.languages, search_docs.c.holders)
-
-
-async def _facets(conn: AsyncConnection, matches: sa.Select,
-                  ) -> tuple[dict[str, list[tuple[str, int]]], int]:
-    """Counts per format, decade, lendable, language and holding member of ``matches`` (a
-    ``_matches`` selecting FACET_COLUMNS), and how many matches there were.
-
-    One aggregate row: the window's formats, years, languages and holders each joined into
-    one string by the database, split and counted here by ``Counter``. Handing the window's
-    rows to Python one by one cost more than finding them (bench/search.py, a million
-    clusters: facet pass p95 33 -> 17 ms); a GROUP BY per facet over the window costs the
-    database a sort each (p95 26 ms).
+    The database joins the window's formats, years, languages and holders into one string
+    each; they are split and counted here by ``Counter``. Handing the window's rows to Python
+    one by one cost more than finding them (bench/search.py, a million clusters: facet pass
+    p95 33 -> 17 ms); a GROUP BY per facet over the window costs the database a sort each
+    (p95 26 ms), and a precomputed column of facet tokens per cluster made more tokens to
+    count (p95 22 ms).
     """
-    m = matches.subquery("m")
-
-    def joined(column: sa.ColumnElement) -> sa.ColumnElement:
-        return sa.func.aggregate_strings(column, " ")
-
-    row = (await conn.execute(sa.select(
-        sa.func.count(), joined(m.c.format), joined(sa.cast(m.c.year, sa.Text)),
-        sa.func.sum(sa.case((m.c.lendable, 1), else_=0)),
-        joined(m.c.languages), joined(m.c.holders)))).one()
-    counted, formats, years, lendable, languages, holders = row
     lendable = lendable or 0
     decades: dict[str, int] = {}
     for year, n in Counter((years or "").split()).items():
         _bump(decades, str(int(year) // 10 * 10), n)
     counts = {"format": Counter((formats or "").split()), "decade": decades,
               "lendable": {name: n for name, n in (("true", lendable),
-                                                   ("false", counted - lendable)) if n},
+                                                   ("false", matches - lendable)) if n},
               "language": Counter((languages or "").split()),
               "member": Counter((holders or "").split())}
-    return _sorted_facets(counts), counted
+    return _sorted_facets(counts), matches
 
 
 def _facets_of(docs: Iterable[SearchDocument]) -> dict[str, list[tuple[str, int]]]:

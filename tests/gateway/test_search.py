@@ -257,3 +257,21 @@ async def test_a_phrase_does_not_run_from_one_subject_into_the_next(indexed, cor
         assert any(phrase in " ".join(search_words(s)) for s in hit.record.subjects)
     both = await run(indexed, f"subject:{last} subject:{first}", limit=100)
     assert union.cluster_id in {h.cluster_id for h in both.hits} or both.total == 100
+
+
+@pytest.mark.parametrize("first, second", [
+    ("austen format:audio year:1990-1999", "histoire format:book year:1900-1909"),
+    ("language:fre member:GB-UkDem", "language:eng member:GB-UkPP"),
+    ("sense lendable:false", "persuasion lendable:false"),
+])
+async def test_statements_of_one_query_shape_serve_every_value(indexed, first, second):
+    # the statements are built once per shape of query and reused with each query's values:
+    # no value of the first query may stay in them
+    from gateway.index.search_statements import statements
+    statements.cache_clear()
+    await run(indexed, first, limit=2)
+    reused = await run(indexed, second, limit=2)
+    statements.cache_clear()
+    fresh = await run(indexed, second, limit=2)
+    assert reused.total > 0 and reused.to_dict() == fresh.to_dict()
+    assert (await run(indexed, first, limit=2)).to_dict() != reused.to_dict()
