@@ -275,3 +275,29 @@ async def test_statements_of_one_query_shape_serve_every_value(indexed, first, s
     fresh = await run(indexed, second, limit=2)
     assert reused.total > 0 and reused.to_dict() == fresh.to_dict()
     assert (await run(indexed, first, limit=2)).to_dict() != reused.to_dict()
+
+
+async def test_facets_follow_incremental_changes(indexed, corpus):
+    # "austen" matches more than a page, so the database counts its facets from the search
+    # rows that reindex_clusters rewrites: a changed and a deleted cluster show at once
+    changed, gone = [corpus.unions[c] for c in sorted(expected_ids(corpus, ["austen"]))[:2]]
+    changed.format, changed.languages, changed.year = "map", ["wel"], 1642
+    await update_cluster(indexed, changed)
+    await update_cluster(indexed, gone, deleted=True)
+    live = [corpus.unions[c] for c in expected_ids(corpus, ["austen"]) if c != gone.cluster_id]
+    result = await run(indexed, "austen", limit=1)
+    assert result.total == len(live) > 1
+
+    def counted(values) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for value in values:
+            out[value] = out.get(value, 0) + 1
+        return out
+
+    docs = [search_document(u) for u in live]
+    assert dict(result.facets["format"]) == counted(d.format for d in docs)
+    assert dict(result.facets["language"]) == counted(lang for d in docs for lang in d.languages)
+    assert dict(result.facets["member"]) == counted(m for d in docs for m, _ in d.holders)
+    assert dict(result.facets["decade"]) == counted(
+        str(d.year // 10 * 10) for d in docs if d.year is not None)
+    assert ("map", 1) in result.facets["format"] and ("1640", 1) in result.facets["decade"]
