@@ -209,8 +209,9 @@ def _counted_facets(matches: int, formats: str | None, years: str | None,
     each; they are split and counted here by ``Counter``. Handing the window's rows to Python
     one by one cost more than finding them (bench/search.py, a million clusters: facet pass
     p95 33 -> 17 ms); a GROUP BY per facet over the window costs the database a sort each
-    (p95 26 ms), and a precomputed column of facet tokens per cluster made more tokens to
-    count (p95 22 ms).
+    (p95 26 ms in the same run). A narrow table of precomputed facet tokens per cluster
+    ("f:book d:1990 g:eng m:XX-M03") was larger than search_docs and left more tokens to
+    count (p95 22.0 against 20.4 ms for this, in another run).
     """
     lendable = lendable or 0
     decades: dict[str, int] = {}
