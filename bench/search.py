@@ -16,6 +16,14 @@ three holding members), bulk-inserted into ``clusters`` and indexed with
 Prints p50/p95 of each, and the ratios baseline / search. Targets: keyword p95 < 50 ms,
 ISBN p95 < 10 ms.
 
+Measured 2026-11-28, ``--reuse`` of one 1,000,000-cluster build, four runs each alternated with
+a run of the code before (f916158) on the same database; 2 cores shared with other work, load
+average 1.1-3.0 before a run (the benchmark itself adds ~1):
+
+    keyword, facets and total   p50  9.8-11.0 ms  p95 43.8-46.6 ms   before 25.2-26.7 / 98.9-102.5
+    keyword, no facets          p50  6.2-7.2 ms   p95 28.8-31.8 ms   before 15.3-25.7 / 42.2-81.2
+    ISBN lookup                 p50 0.46-0.71 ms  p95 0.69-1.17 ms   before 2.6-6.0 / 3.6-11.8
+
     python bench/search.py [--size 1000000] [--queries 1000] [--baseline-sample 60]
                            [--db /tmp/libgate-search-bench.db] [--reuse]
 """

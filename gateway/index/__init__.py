@@ -7,7 +7,9 @@
 * :mod:`gateway.index.explain` — what `libgate clusters show|explain` and the API return
 * :mod:`gateway.index.decisions` — staff split / merge decisions that survive re-harvests
 * :mod:`gateway.index.hooks` — ``clusters_changed(conn, ids)``, the seam for search and OAI
-* :mod:`gateway.index.search` — search over the clusters (FTS5 / tsvector)
+* :mod:`gateway.index.search` — search over the clusters (FTS5 / tsvector); its statements in
+  :mod:`gateway.index.search_statements`, the dialect-specific text index in
+  :mod:`gateway.index.search_sql`
 The rules themselves are pure and live in :mod:`protocols.matching`.
 """
 

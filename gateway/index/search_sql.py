@@ -131,20 +131,27 @@ def tsquery_text(terms: Sequence[Term]) -> str:
     return " & ".join(parts)
 
 
-def text_match(dialect: str, terms: Sequence[Term], *,
-               with_rank: bool) -> tuple[sa.FromClause, sa.ColumnElement, sa.ColumnElement,
-                                         sa.ColumnElement | None]:
-    """(from clause joined to search_docs, cluster id column, match condition, rank or None).
+def text_query(dialect: str, terms: Sequence[Term]) -> str:
+    """The value of ``text_match``'s parameter for these terms."""
+    return fts_match(terms) if dialect == "sqlite" else tsquery_text(terms)
 
-    Rank is "higher is better" on both backends.
+
+def text_match(dialect: str, *, with_rank: bool
+               ) -> tuple[sa.FromClause, sa.ColumnElement, sa.ColumnElement,
+                          sa.ColumnElement | None]:
+    """(the text index, its cluster id column, match condition, rank or None), the terms
+    bound as the parameter ``text_query`` (``text_query(dialect, terms)``).
+
+    The text index is search_fts on SQLite (join search_docs to its rowid for filters or
+    facets: ranking and counting need no search_docs row, each of which costs a lookup per
+    match) and search_docs itself on PostgreSQL. Rank is "higher is better" on both backends.
     """
+    terms = sa.bindparam("text_query", type_=sa.Text)
     if dialect == "sqlite":
-        source = search_fts.join(search_docs, search_docs.c.cluster_id == search_fts.c.rowid)
-        condition = _FTS.op("MATCH")(sa.bindparam("fts_match", fts_match(terms)))
+        condition = _FTS.op("MATCH")(terms)
         rank = -sa.func.bm25(_FTS, *BM25_WEIGHTS) if with_rank else None
-        return source, search_fts.c.rowid, condition, rank
-    query = sa.cast(sa.bindparam("tsquery", tsquery_text(terms), type_=sa.Text),
-                    postgresql.TSQUERY)
+        return search_fts, search_fts.c.rowid, condition, rank
+    query = sa.cast(terms, postgresql.TSQUERY)
     condition = search_docs.c.document.op("@@")(query)
     rank = (sa.func.ts_rank(PG_RANK_WEIGHTS, search_docs.c.document, query, 1)
             if with_rank else None)

@@ -54,6 +54,16 @@ def dumps_json(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+# Search reads a search_docs row and an FTS5 docsize row per match, scattered over the file:
+# through read() into a 2 MB page cache (SQLite's default) each is a system call and a copy.
+# Mapped, the OS page cache is read in place and shared by every connection (SQLite caps the
+# map at 2 GB by default; beyond it pages are read as before, into a larger page cache).
+# bench/search.py, a million clusters, 600 keyword queries with facets, A/B in one process:
+# mean -9 %, p50 -17 % with the map; the larger cache alone -3 % / -9 %.
+SQLITE_MMAP_BYTES = 2**31
+SQLITE_CACHE_KIB = 32 * 1024        # per connection, filled only as pages are read
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets the gateway's readers go on while the nightly harvest writes.
     cursor = dbapi_connection.cursor()
@@ -61,6 +71,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.close()
 
 

@@ -133,13 +133,19 @@ async def test_facet_counts(indexed, corpus):
     assert decades.get("1990") == sum(1 for u in want if u.year and 1990 <= u.year <= 1999)
 
 
-async def test_facets_of_a_one_page_result_match_the_counted_ones(indexed):
-    # a result that fits on its first page is counted in Python; the same query paged
-    # small is counted in SQL: both must agree
-    small = await run(indexed, "canada", limit=100)
-    paged = await run(indexed, "canada", limit=1)
-    assert small.total < 100 and paged.total == small.total
+@pytest.mark.parametrize("text", [
+    "canada", "sense", "austen format:audio", "austen year:1990-1999 format:audio",
+    "histoire lendable:true", "histoire member:CA-QQLA lendable:true", "pride member:GB-UkDem",
+    "sense language:chi,eng", "language:fre member:GB-UkDem", "format:audio year:1990-1999"])
+async def test_facets_of_a_one_page_result_match_the_counted_ones(indexed, text):
+    # a result that fits on its first page is counted from its documents in Python; the
+    # same query paged small is counted by the database over the matches (text index and
+    # search_docs joined for filters and facets): both must agree, filters or not
+    small = await run(indexed, text, limit=100)
+    paged = await run(indexed, text, limit=1)
+    assert 1 < small.total < 100 and paged.total == small.total
     assert small.facets == paged.facets
+    assert sum(n for _, n in paged.facets["format"]) == paged.total
 
 
 async def test_filters(indexed, corpus):
@@ -251,3 +257,47 @@ async def test_a_phrase_does_not_run_from_one_subject_into_the_next(indexed, cor
         assert any(phrase in " ".join(search_words(s)) for s in hit.record.subjects)
     both = await run(indexed, f"subject:{last} subject:{first}", limit=100)
     assert union.cluster_id in {h.cluster_id for h in both.hits} or both.total == 100
+
+
+@pytest.mark.parametrize("first, second", [
+    ("austen format:audio year:1990-1999", "histoire format:book year:1900-1909"),
+    ("language:fre member:GB-UkDem", "language:eng member:GB-UkPP"),
+    ("sense lendable:false", "persuasion lendable:false"),
+])
+async def test_statements_of_one_query_shape_serve_every_value(indexed, first, second):
+    # the statements are built once per shape of query and reused with each query's values:
+    # no value of the first query may stay in them
+    from gateway.index.search_statements import statements
+    statements.cache_clear()
+    await run(indexed, first, limit=2)
+    reused = await run(indexed, second, limit=2)
+    statements.cache_clear()
+    fresh = await run(indexed, second, limit=2)
+    assert reused.total > 0 and reused.to_dict() == fresh.to_dict()
+    assert (await run(indexed, first, limit=2)).to_dict() != reused.to_dict()
+
+
+async def test_facets_follow_incremental_changes(indexed, corpus):
+    # "austen" matches more than a page, so the database counts its facets from the search
+    # rows that reindex_clusters rewrites: a changed and a deleted cluster show at once
+    changed, gone = [corpus.unions[c] for c in sorted(expected_ids(corpus, ["austen"]))[:2]]
+    changed.format, changed.languages, changed.year = "map", ["wel"], 1642
+    await update_cluster(indexed, changed)
+    await update_cluster(indexed, gone, deleted=True)
+    live = [corpus.unions[c] for c in expected_ids(corpus, ["austen"]) if c != gone.cluster_id]
+    result = await run(indexed, "austen", limit=1)
+    assert result.total == len(live) > 1
+
+    def counted(values) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for value in values:
+            out[value] = out.get(value, 0) + 1
+        return out
+
+    docs = [search_document(u) for u in live]
+    assert dict(result.facets["format"]) == counted(d.format for d in docs)
+    assert dict(result.facets["language"]) == counted(lang for d in docs for lang in d.languages)
+    assert dict(result.facets["member"]) == counted(m for d in docs for m, _ in d.holders)
+    assert dict(result.facets["decade"]) == counted(
+        str(d.year // 10 * 10) for d in docs if d.year is not None)
+    assert ("map", 1) in result.facets["format"] and ("1640", 1) in result.facets["decade"]
