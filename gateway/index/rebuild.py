@@ -150,14 +150,18 @@ async def _rebuild(conn: AsyncConnection, policy: ClusterPolicy, offload: Offloa
     del ordered                            # the merge pass below needs no profiles
     chosen = assign_ids(plan.groups, old)
     stamp = now()
-    fresh_ids = await _allocate_cluster_ids(conn, sum(1 for c in chosen if c is None))
-    fresh = iter(fresh_ids)
+    # new clusters are numbered in the order the merge pass finishes them (by their last
+    # record id), so clusters, search rows, the text index and sets are appended to in key
+    # order instead of at 40 places at once (a store's records come member by member)
+    needing = sorted((i for i, cid in enumerate(chosen) if cid is None),
+                     key=lambda i: max(plan.groups[i].record_ids))
+    fresh_ids = await _allocate_cluster_ids(conn, len(needing))
+    for i, cid in zip(needing, fresh_ids, strict=True):
+        chosen[i] = cid
     merge_plan = MergePlan(cluster_of={}, size_of={}, rule_of={}, fresh=set(fresh_ids),
                            stamp=stamp, member_info=member_info)
     link_rows: list[dict[str, Any]] = []
     for group, cid in zip(plan.groups, chosen, strict=True):
-        if cid is None:
-            cid = next(fresh)
         merge_plan.size_of[cid] = len(group.record_ids)
         for rid in group.record_ids:
             merge_plan.cluster_of[rid] = cid
