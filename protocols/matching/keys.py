@@ -20,6 +20,7 @@ folded title plus author), with the content digest added for same-member re-subm
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import sys
 from collections.abc import Mapping
@@ -96,7 +97,7 @@ class Profile:
 
 def content_digest(normalized: Mapping[str, Any]) -> str:
     """Digest of a record's bibliographic content; the same for a re-submission under a new id."""
-    text = repr(tuple(normalized.get(name) for name in _CONTENT_FIELDS))
+    text = repr(tuple(map(normalized.get, _CONTENT_FIELDS)))
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
 
 
@@ -106,6 +107,16 @@ def _series_numbers(series: list[str]) -> tuple[str, ...]:
         if ";" in statement:
             found.extend(numbers_in(statement.rsplit(";", 1)[1]))
     return tuple(sorted(found))
+
+
+# publishers and edition statements repeat across a catalogue ("Penguin", "2nd ed."): a
+# rebuild folds each distinct one once
+_fold_repeated = functools.lru_cache(maxsize=16384)(fold)
+
+
+@functools.lru_cache(maxsize=4096)
+def _edition_numbers(edition: str | None) -> tuple[str, ...]:
+    return numbers_in(fold(edition))
 
 
 def profile_of(normalized: Mapping[str, Any], *, record_id: int, member: str,
@@ -124,8 +135,8 @@ def profile_of(normalized: Mapping[str, Any], *, record_id: int, member: str,
         year=normalized.get("year"), pages=normalized.get("pages"),
         title=title, title_numbers=numbers_in(title), garbled=garbled, author=author,
         subtitle="" if garbled else fold(normalized.get("subtitle"))[:SUBTITLE_LENGTH],
-        publisher=fold(normalized.get("publisher")),
-        edition_numbers=numbers_in(fold(normalized.get("edition"))),
+        publisher=_fold_repeated(normalized.get("publisher")),
+        edition_numbers=_edition_numbers(normalized.get("edition")),
         series_numbers=_series_numbers(normalized.get("series") or []),
         content=content_digest(normalized),
     )
