@@ -75,7 +75,11 @@ class MergePlan:
     fresh: set[int]                                # cluster ids to insert (new clusters)
     stamp: datetime
     member_info: dict[int, tuple[str, str]]
+    old: dict[int, int]                            # record id → cluster id before
     timings: Timings = field(default_factory=Timings)
+    # filled by the merge pass, which reads every record's member id: (record id, cluster
+    # id, member id) of each record whose cluster changed
+    memberships: list[tuple[int, int, int]] = field(default_factory=list)
 
     def stamp_text(self, conn: AsyncConnection) -> str:
         """``stamp`` as the dialect's DateTime column stores it (for raw driver statements)."""
@@ -110,6 +114,8 @@ async def merge_all(conn: AsyncConnection, plan: MergePlan, offload: Offload) ->
                 cid = plan.cluster_of.get(rid)
                 if cid is None:
                     continue
+                if plan.old.get(rid) != cid:
+                    plan.memberships.append((rid, cid, member_id))
                 code, status = plan.member_info[member_id]
                 group = pending.setdefault(cid, [])
                 group.append((rid, code, local_id, text, status, plan.rule_of.get(rid),
