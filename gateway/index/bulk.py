@@ -72,7 +72,7 @@ class MergePlan:
     cluster_of: dict[int, int]                     # record id → cluster id
     size_of: dict[int, int]                        # cluster id → record count
     rule_of: dict[int, str]                        # record id → rule that attached it
-    fresh: set[int]                                # cluster ids to insert (new clusters)
+    fresh: range                                   # cluster ids to insert (new clusters)
     stamp: datetime
     member_info: dict[int, tuple[str, str]]
     old: dict[int, int]                            # record id → cluster id before

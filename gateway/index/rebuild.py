@@ -136,7 +136,7 @@ async def _rebuild(conn: AsyncConnection, policy: ClusterPolicy, offload: Offloa
     fresh_ids = await _allocate_cluster_ids(conn, len(needing))
     for i, cid in zip(needing, fresh_ids, strict=True):
         chosen[i] = cid
-    merge_plan = MergePlan(cluster_of={}, size_of={}, rule_of={}, fresh=set(fresh_ids),
+    merge_plan = MergePlan(cluster_of={}, size_of={}, rule_of={}, fresh=fresh_ids,
                            stamp=stamp, member_info=member_info, old=old)
     links: list[tuple[int, Link]] = []
     for group, cid in zip(plan.groups, chosen, strict=True):
@@ -201,11 +201,11 @@ async def _rebuild(conn: AsyncConnection, policy: ClusterPolicy, offload: Offloa
             "changed": len(changed), "timings": timings.as_dict()}
 
 
-async def _allocate_cluster_ids(conn: AsyncConnection, count: int) -> list[int]:
+async def _allocate_cluster_ids(conn: AsyncConnection, count: int) -> range:
     """``count`` new cluster ids after max(id); the rows are inserted with their merged
     record. The rebuild holds the write lock for its whole transaction."""
     if count == 0:
-        return []
+        return range(0)
     if conn.dialect.name == "postgresql":
         await conn.execute(sa.text("LOCK TABLE clusters IN EXCLUSIVE MODE"))
     first = (await conn.scalar(sa.select(sa.func.max(clusters.c.id))) or 0) + 1
@@ -213,7 +213,7 @@ async def _allocate_cluster_ids(conn: AsyncConnection, count: int) -> list[int]:
     if conn.dialect.name == "postgresql":
         await conn.execute(sa.text(
             "SELECT setval(pg_get_serial_sequence('clusters', 'id'), :last)"), {"last": last})
-    return list(range(first, last + 1))
+    return range(first, last + 1)
 
 
 async def check(conn: AsyncConnection, *, repair: bool = False,

@@ -40,7 +40,10 @@ class Link:
 @dataclass(slots=True)
 class Group:
     record_ids: list[int]                      # in (member, local id) order
-    links: list[Link] = field(default_factory=list)
+    links: Sequence[Link] = ()                 # a single record's: the one shared empty tuple
+
+
+_NO_LINKS: tuple[Link, ...] = ()
 
 
 @dataclass(slots=True)
@@ -172,7 +175,8 @@ def plan_clusters(profiles: Sequence[Profile], *, policy: MatchPolicy = DEFAULT_
         if parent[x] != x:
             continue
         records = sorted(members_of(x), key=lambda k: profiles[k].sort_key)
-        plan.groups.append(Group([profiles[k].record_id for k in records], links.get(x, [])))
+        plan.groups.append(Group([profiles[k].record_id for k in records],
+                                 links.get(x, _NO_LINKS)))
     return plan
 
 
