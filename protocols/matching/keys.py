@@ -41,6 +41,9 @@ _CONTENT_FIELDS = ("title", "subtitle", "responsibility", "authors", "corporate_
                    "source_format", "record_type")
 
 
+_NONE: frozenset[str] = frozenset()
+
+
 @dataclass(slots=True)
 class Profile:
     """What the rules compare, read once from a normalized record."""
@@ -73,6 +76,8 @@ class Profile:
 
     def _values(self, kind: str) -> frozenset[str]:
         items = self.key_items
+        if kind not in items:        # most records have no ISSN, LCCN... (a C-level scan)
+            return _NONE
         return frozenset(items[i + 1] for i in range(0, len(items), 2) if items[i] == kind)
 
     @property
@@ -90,6 +95,9 @@ class Profile:
     @property
     def ids(self) -> frozenset[str]:
         """"lccn:…" and the 015/016/024 numbers."""
+        items = self.key_items
+        if "lccn" not in items and "id" not in items:
+            return _NONE
         return frozenset(f"lccn:{v}" if k == "lccn" else v for k, v in self.keys
                          if k in ("lccn", "id"))
 
