@@ -192,6 +192,8 @@ def child(path: str, count: int) -> None:
     result = asyncio.run(timed_rebuild(Path(path)))
     result["anchor_seconds"] = anchor
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # the largest of the rebuild's worker processes (each has its own; 0 without workers)
+    result["worker_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps(result))
 
 
@@ -219,7 +221,8 @@ def main() -> None:
             print(f"{size:>8} records: {result['clusters']:>8} clusters, rebuild "
                   f"{result['seconds']:.1f}s = {size / result['seconds']:,.0f} records/s "
                   f"(target ≥ 20,000), peak RSS {result['peak_rss_mb']:.0f} MB "
-                  f"(target < 1024); anchor (bare read of every record) "
+                  f"(target < 1024) + {result.get('worker_rss_mb', 0):.0f} MB per worker; "
+                  f"anchor (bare read of every record) "
                   f"{result['anchor_seconds']:.1f}s, rebuild = "
                   f"{result['seconds'] / result['anchor_seconds']:.1f} × anchor", flush=True)
             split = result.get("timings", {})

@@ -19,6 +19,7 @@ from typing import Any
 # Converting pages in a worker while the gateway commits the previous page made a 20,000
 # record harvest 1.5x faster on 2 cores (bench/harvest.py); one core stays with the gateway.
 _DEFAULT_HARVEST_WORKERS = min(2, max(0, (os.cpu_count() or 1) - 1))
+_DEFAULT_REBUILD_WORKERS = min(2, os.cpu_count() or 1)
 
 
 class ConfigError(ValueError):
@@ -178,6 +179,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cluster_max_size", 500,
             "Largest cluster the rules may build by themselves (staff merges may go past it).",
             int, _positive),
+    Setting("cluster_rebuild_workers", _DEFAULT_REBUILD_WORKERS,
+            "Processes that profile records and build merged records and search rows during "
+            "`libgate clusters rebuild` while it reads and writes the store (0: in its own "
+            "process; default: one per core, at most 2; a store of under 20,000 records "
+            "uses none).", int, _non_negative),
     Setting("cluster_ignore_keys", "",
             "Match keys that are never evidence, comma-separated KIND:VALUE (e.g. "
             "\"isbn:9780000000002, oclc:1\"); kinds: isbn issn oclc lccn id title content.",

@@ -347,29 +347,34 @@ class SearchDocument:
 
 def search_document(union: UnionRecord) -> SearchDocument:
     """The searchable form of a union record (pure)."""
-    lends: dict[str, bool] = {m: False for m in union.members}
+    lends: dict[str, bool] = dict.fromkeys((s.member for s in union.sources), False)
     for h in union.holdings:
         lending = bool(h.lendable) and h.member_status in LENDING_STATUSES
         lends[h.member] = lends.get(h.member, False) or lending
-
-    def items(*values: str | list[str] | None) -> list[list[str]]:
-        out: list[list[str]] = []
-        for value in values:
-            for one in ([value] if isinstance(value, str) or value is None else value):
-                words = search_words(one)
-                if words:
-                    out.append(words)
-        return out
-
     identifiers = ([("isbn", v) for v in union.isbns] + [("issn", v) for v in union.issns]
                    + [("oclc", v) for v in union.oclc_numbers])
     return SearchDocument(
         cluster_id=union.cluster_id,
-        text={"title": items(union.title, union.subtitle),
-              "author": items(union.authors, union.corporate_authors, union.responsibility),
-              "subject": items(union.subjects),
-              "other": items(union.series, union.publisher, union.edition)},
+        text={"title": _items((union.title, union.subtitle)),
+              "author": _items((union.authors, union.corporate_authors,
+                                union.responsibility)),
+              "subject": _items((union.subjects,)),
+              "other": _items((union.series, union.publisher, union.edition))},
         year=union.year, format=union.format or "other", lendable=any(lends.values()),
         holders=list(lends.items()),
         languages=list(dict.fromkeys(lang.lower()[:8] for lang in union.languages if lang)),
         identifiers=list(dict.fromkeys((k, v[:64]) for k, v in identifiers if v)))
+
+
+def _items(values: tuple[str | list[str] | None, ...]) -> list[list[str]]:
+    """The folded words of each item (a string, or each string of a list) that has any."""
+    out: list[list[str]] = []
+    for value in values:
+        if value is None or isinstance(value, str):
+            if words := _folded_words(value):
+                out.append(list(words))
+            continue
+        for one in value:
+            if words := _folded_words(one):
+                out.append(list(words))
+    return out

@@ -9,18 +9,12 @@ conversion itself is one pure function, the same in-process and in a worker.
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import multiprocessing
-import os
-import signal
-import sys
-import threading
-import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from gateway.harvest.convert import oai_record_to_incoming
 from gateway.store.records import IncomingRecord, QuarantineEntry
+from gateway.workers import spawn_pool
 from protocols.oaipmh import parse_list_page
 
 
@@ -52,37 +46,6 @@ def convert_oai_page(body: bytes, position: int, max_bytes: int) -> ConvertedPag
                          items, rejected)
 
 
-PR_SET_PDEATHSIG = 1        # <linux/prctl.h>
-PARENT_POLL_SECONDS = 0.5
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    """Worker initializer: never outlive the harvest process, even when it is SIGKILLed.
-
-    A pool worker blocks reading its call queue, whose write end it holds itself, so a
-    killed parent would leave it waiting forever (holding the parent's stdout and stderr,
-    so whoever waits for those waits too). On Linux the kernel sends SIGKILL when the
-    parent dies (PR_SET_PDEATHSIG; the parent is the harvest process itself under the
-    ``spawn`` context); everywhere a daemon thread also exits the worker once its parent
-    pid changes (re-parented to init or a subreaper).
-    """
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):
-            pass                # the polling thread below still covers it
-    if os.getppid() != parent_pid:
-        os._exit(1)             # the parent died before the signal was armed
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(PARENT_POLL_SECONDS)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="libgate-parent-watch", daemon=True).start()
-
-
 class PageConverter:
     """Runs ``convert_oai_page`` in worker processes (``workers`` > 0) or in-process (0)."""
 
@@ -94,9 +57,7 @@ class PageConverter:
         if self._pool is None:
             # spawn: workers inherit none of the event loop's threads and sockets, and are
             # children of this process, so they can watch it (forkserver's are not)
-            self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_die_with_parent, initargs=(os.getpid(),))
+            self._pool = spawn_pool(self.workers)
         return self._pool
 
     def worker_pids(self) -> list[int]:

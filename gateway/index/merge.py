@@ -22,6 +22,8 @@ SCALAR_FIELDS = ("title", "subtitle", "responsibility", "lccn", "publisher", "ye
 LIST_FIELDS = ("authors", "corporate_authors", "series")         # from one source, as a whole
 UNION_FIELDS = ("isbns", "issns", "oclc_numbers", "other_ids", "languages", "subjects")
 _COMPLETENESS = (*SCALAR_FIELDS, *LIST_FIELDS, "isbns", "subjects", "languages")
+_CHOSEN_FIELDS = (*SCALAR_FIELDS, *LIST_FIELDS)
+_EMPTY = (None, "", [], ())
 
 
 @dataclass(slots=True)
@@ -46,7 +48,7 @@ class SourceRecord:
 
 
 def _filled(value: Any) -> bool:
-    return value not in (None, "", [], ())
+    return value not in _EMPTY
 
 
 def _shouting(value: Any) -> bool:
@@ -70,7 +72,7 @@ def merge_cluster(cluster_id: int, sources: Sequence[SourceRecord]) -> UnionReco
     ranked = sorted(sources, key=_rank)
     merged = UnionRecord(cluster_id=cluster_id)
     provenance: dict[str, str] = {}
-    for name in (*SCALAR_FIELDS, *LIST_FIELDS):
+    for name in _CHOSEN_FIELDS:
         chosen = None
         for source in ranked:
             value = source.normalized.get(name)
@@ -107,13 +109,19 @@ def merge_cluster(cluster_id: int, sources: Sequence[SourceRecord]) -> UnionReco
 def _single(cluster_id: int, source: SourceRecord) -> UnionRecord:
     """The common case — a work one member holds — without ranking."""
     norm = source.normalized
+    ref = source.ref
     merged = UnionRecord(cluster_id=cluster_id, format=norm.get("format") or "other")
-    provenance = {"format": source.ref}
-    for name in (*SCALAR_FIELDS, *LIST_FIELDS):
+    provenance = {"format": ref}
+    for name in SCALAR_FIELDS:
         value = norm.get(name)
-        if _filled(value):
-            setattr(merged, name, list(value) if name in LIST_FIELDS else value)
-            provenance[name] = source.ref
+        if value not in _EMPTY:
+            setattr(merged, name, value)
+            provenance[name] = ref
+    for name in LIST_FIELDS:
+        value = norm.get(name)
+        if value not in _EMPTY:
+            setattr(merged, name, list(value))
+            provenance[name] = ref
     for name in UNION_FIELDS:
         setattr(merged, name, list(dict.fromkeys(norm.get(name) or ())))
     merged.provenance = provenance

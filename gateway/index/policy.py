@@ -7,9 +7,12 @@ with :func:`configure`; until then the defaults of the settings table apply.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from protocols.matching import MatchPolicy
+
+DEFAULT_REBUILD_WORKERS = min(2, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +21,7 @@ class ClusterPolicy:
     max_size: int = 500            # cluster_max_size: no automatic join past this many records
     ignored: frozenset[str] = frozenset()   # cluster_ignore_keys: "isbn:978…" never evidence
     neighbourhood_limit: int = 20000
+    rebuild_workers: int = DEFAULT_REBUILD_WORKERS   # cluster_rebuild_workers
 
     @property
     def match_policy(self) -> MatchPolicy:
@@ -37,7 +41,8 @@ def configure(settings) -> ClusterPolicy:  # settings: config.settings.Settings
     global _current
     _current = ClusterPolicy(key_limit=settings.cluster_key_limit,
                              max_size=settings.cluster_max_size,
-                             ignored=parse_ignored(settings.cluster_ignore_keys))
+                             ignored=parse_ignored(settings.cluster_ignore_keys),
+                             rebuild_workers=settings.cluster_rebuild_workers)
     return _current
 
 

@@ -14,36 +14,72 @@ changed setting) — and with ``repair`` re-clusters the records involved.
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections import deque
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.index import hooks
-from gateway.index.bulk import MergePlan, clear_search_and_sets, insert_rows, merge_all
+from gateway.index.bulk import (
+    MergePlan, clear_search_and_sets, create_indexes, drop_rewritten_indexes, insert_rows,
+    merge_all,
+)
 from gateway.index.engine import decision_pairs, recluster_records, serialize_clustering
 from gateway.index.policy import ClusterPolicy, current_policy
+from gateway.index.rebuild_work import page_profile_tuples, page_profiles, without_cyclic_gc
 from gateway.index.search import reindex_clusters
 from gateway.index.store import (
     assign_ids, chunks, decisions, live_record_pages, member_table, now,
 )
 from gateway.oai_provider import refresh_sets
-from gateway.store.schema import cluster_links, cluster_records, clusters, match_keys
-from protocols.matching import Profile, plan_clusters, profile_of
+from gateway.store.schema import cluster_links, cluster_records, clusters, match_keys, records
+from gateway.workers import Offload, discard
+from protocols.matching import Link, Profile, plan_clusters
 
 PAGE = 5000
+PROFILE_BATCH = 1000            # records per piece of profile work
+# below this many records, starting worker processes costs more than it saves
+WORKERS_FROM_RECORDS = 20_000
 
 
-async def _all_profiles(conn: AsyncConnection, member_info: dict[int, tuple[str, str]]
-                        ) -> dict[int, Profile]:
-    profiles: dict[int, Profile] = {}
-    async for rows in live_record_pages(conn, PAGE):
-        for row in rows:
-            profiles[row.id] = profile_of(row.normalized, record_id=row.id,
-                                          member=member_info[row.member_id][0],
-                                          local_id=row.local_id)
+async def _all_profiles(conn: AsyncConnection, member_info: dict[int, tuple[str, str]],
+                        offload: Offload) -> list[Profile]:
+    """The profile of every live record, in id order (made by ``offload``'s workers while
+    the next pages are read)."""
+    profiles: list[Profile] = []
+    in_flight: deque[asyncio.Future[list]] = deque()
+    depth = max(1, 2 * offload.workers)
+
+    async def take() -> None:
+        made = await in_flight.popleft()
+        profiles.extend(made if not offload.workers else (Profile(*p) for p in made))
+
+    work = page_profile_tuples if offload.workers else page_profiles
+    try:
+        async for rows in live_record_pages(conn, PAGE):
+            texts = [(rid, member_info[member_id][0], local_id, text)
+                     for rid, member_id, local_id, text in rows]
+            for part in chunks(texts, PROFILE_BATCH):
+                in_flight.append(offload.submit(work, part))
+                while len(in_flight) > depth:
+                    await take()
+        while in_flight:
+            await take()
+    finally:
+        discard(in_flight)
     return profiles
+
+
+async def _worker_count(conn: AsyncConnection, policy: ClusterPolicy) -> int:
+    """``policy.rebuild_workers`` — none for a small store (count(*) of every record, an
+    index scan: the deleted and non-bibliographic ones are few)."""
+    if policy.rebuild_workers <= 0:
+        return 0
+    total = await conn.scalar(sa.select(sa.func.count()).select_from(records))
+    return policy.rebuild_workers if (total or 0) >= WORKERS_FROM_RECORDS else 0
 
 
 async def _all_memberships(conn: AsyncConnection) -> dict[int, int]:
@@ -51,44 +87,59 @@ async def _all_memberships(conn: AsyncConnection) -> dict[int, int]:
                                               cluster_records.c.cluster_id))).all())
 
 
-async def rebuild(conn: AsyncConnection, *, policy: ClusterPolicy | None = None
-                  ) -> dict[str, Any]:
+async def rebuild(conn: AsyncConnection, *, policy: ClusterPolicy | None = None,
+                  workers: int | None = None) -> dict[str, Any]:
     """Re-cluster every record; returns counts (records, clusters, changed) and ``timings``
     (seconds of clustering, search rows and OAI sets).
 
     The same ``plan_clusters`` and ``assign_ids`` as the incremental path; the writing is the
     bulk path of ``gateway.index.bulk`` (one streaming pass builds every merged record, its
-    search rows and its sets), and the standing change listeners are told not to redo them."""
+    search rows and its sets), and the standing change listeners are told not to redo them.
+
+    The CPU work on each record (its profile; each cluster's merged record, search rows and
+    sets) runs in ``workers`` processes (default: ``policy.rebuild_workers``, none for a small
+    store) while this process reads and writes; the results are the same either way."""
     policy = policy or current_policy()
+    with without_cyclic_gc():
+        if workers is None:
+            workers = await _worker_count(conn, policy)
+        with Offload(workers) as offload:
+            return await _rebuild(conn, policy, offload)
+
+
+async def _rebuild(conn: AsyncConnection, policy: ClusterPolicy, offload: Offload
+                   ) -> dict[str, Any]:
     started = time.perf_counter()
     await serialize_clustering(conn)
     member_info = await member_table(conn)
-    member_ids = {code: mid for mid, (code, _s) in member_info.items()}
-    profiles = await _all_profiles(conn, member_info)
-    record_count = len(profiles)
-    await conn.execute(match_keys.delete())
+    ordered = await _all_profiles(conn, member_info, offload)
+    record_count = len(ordered)
+    await conn.execute(match_keys.delete())        # the first write: the transaction opens
+    indexes = await drop_rewritten_indexes(conn)
     await insert_rows(conn, match_keys, ("record_id", "kind", "value"), (
-        (p.record_id, kind, value) for p in profiles.values() for kind, value in p.keys))
+        (p.record_id, kind, value) for p in ordered for kind, value in p.keys))
     old = await _all_memberships(conn)
-    ordered = sorted(profiles.values(), key=lambda p: p.sort_key)
-    profiles.clear()                       # one reference to each profile is enough
-    member_id_of = {p.record_id: member_ids[p.member] for p in ordered}
+    ordered.sort(key=lambda p: p.sort_key)
     all_decisions = await decisions(conn)
     merges, splits = decision_pairs(all_decisions, {
         (p.member, p.local_id): p.record_id for p in ordered} if all_decisions else {})
     plan = plan_clusters(ordered, policy=policy.match_policy, key_limit=policy.key_limit,
                          max_size=policy.max_size, merges=merges, splits=splits)
-    del ordered, profiles                  # the merge pass below needs no profiles
+    del ordered                            # the merge pass below needs no profiles
     chosen = assign_ids(plan.groups, old)
     stamp = now()
-    fresh_ids = await _allocate_cluster_ids(conn, sum(1 for c in chosen if c is None))
-    fresh = iter(fresh_ids)
-    merge_plan = MergePlan(cluster_of={}, size_of={}, rule_of={}, fresh=set(fresh_ids),
-                           stamp=stamp, member_info=member_info)
-    link_rows: list[dict[str, Any]] = []
+    # new clusters are numbered in the order the merge pass finishes them (by their last
+    # record id), so clusters, search rows, the text index and sets are appended to in key
+    # order instead of at 40 places at once (a store's records come member by member)
+    needing = sorted((i for i, cid in enumerate(chosen) if cid is None),
+                     key=lambda i: max(plan.groups[i].record_ids))
+    fresh_ids = await _allocate_cluster_ids(conn, len(needing))
+    for i, cid in zip(needing, fresh_ids, strict=True):
+        chosen[i] = cid
+    merge_plan = MergePlan(cluster_of={}, size_of={}, rule_of={}, fresh=fresh_ids,
+                           stamp=stamp, member_info=member_info, old=old)
+    links: list[tuple[int, Link]] = []
     for group, cid in zip(plan.groups, chosen, strict=True):
-        if cid is None:
-            cid = next(fresh)
         merge_plan.size_of[cid] = len(group.record_ids)
         for rid in group.record_ids:
             merge_plan.cluster_of[rid] = cid
@@ -102,10 +153,7 @@ async def rebuild(conn: AsyncConnection, *, policy: ClusterPolicy | None = None
                 attached.setdefault(link.record_a, link.rule)
             attached.pop(group.record_ids[0], None)
             merge_plan.rule_of.update(attached)
-            link_rows.extend({"cluster_id": cid, "record_a": link.record_a,
-                              "record_b": link.record_b, "rule": link.rule,
-                              "evidence": link.evidence, "created_at": stamp}
-                             for link in group.links)
+            links.extend((cid, link) for link in group.links)
     del plan, chosen
     new_of = merge_plan.cluster_of
     old_ids = set(old.values())
@@ -114,20 +162,32 @@ async def rebuild(conn: AsyncConnection, *, policy: ClusterPolicy | None = None
     timings.clustering += time.perf_counter() - started
 
     await clear_search_and_sets(conn, old_ids - emptied)
-    await merge_all(conn, merge_plan)
+    await merge_all(conn, merge_plan, offload)
     started = time.perf_counter()
     for batch in chunks(sorted(emptied)):
         await conn.execute(clusters.update().where(clusters.c.id.in_(batch)).values(
             deleted=True, record_count=0, updated_at=stamp))
-    moved = sorted(rid for rid in old.keys() | new_of.keys() if old.get(rid) != new_of.get(rid))
+    moved = sorted(rid for rid, cid in old.items() if new_of.get(rid) != cid)
     for batch in chunks(moved):
         await conn.execute(cluster_records.delete().where(cluster_records.c.record_id.in_(batch)))
-    await insert_rows(conn, cluster_records, ("record_id", "cluster_id", "member_id"), (
-        (rid, new_of[rid], member_id_of[rid]) for rid in moved if rid in new_of))
+    # (record id, cluster id, member id) of every record whose cluster changed, in id order
+    await insert_rows(conn, cluster_records, ("record_id", "cluster_id", "member_id"),
+                      merge_plan.memberships)
     await conn.execute(cluster_links.delete())     # a deleted cluster has no links
-    for batch in chunks(link_rows, 5000):
-        await conn.execute(cluster_links.insert(), batch)
+    for batch in chunks(links, 5000):
+        await conn.execute(cluster_links.insert(), [
+            {"cluster_id": cid, "record_a": link.record_a, "record_b": link.record_b,
+             "rule": link.rule, "evidence": link.evidence, "created_at": stamp}
+            for cid, link in batch])
+    await create_indexes(conn, indexes, ("match_keys", "cluster_links"))
     timings.clustering += time.perf_counter() - started
+    started = time.perf_counter()
+    await create_indexes(conn, indexes, ("search_docs", "cluster_identifiers",
+                                         "cluster_holders", "cluster_languages"))
+    timings.search += time.perf_counter() - started
+    started = time.perf_counter()
+    await create_indexes(conn, indexes, ("cluster_sets",))
+    timings.sets += time.perf_counter() - started
     if emptied:                     # the ordinary listeners: they keep a dissolved one's sets
         started = time.perf_counter()
         await reindex_clusters(conn, emptied)
@@ -141,11 +201,11 @@ async def rebuild(conn: AsyncConnection, *, policy: ClusterPolicy | None = None
             "changed": len(changed), "timings": timings.as_dict()}
 
 
-async def _allocate_cluster_ids(conn: AsyncConnection, count: int) -> list[int]:
+async def _allocate_cluster_ids(conn: AsyncConnection, count: int) -> range:
     """``count`` new cluster ids after max(id); the rows are inserted with their merged
     record. The rebuild holds the write lock for its whole transaction."""
     if count == 0:
-        return []
+        return range(0)
     if conn.dialect.name == "postgresql":
         await conn.execute(sa.text("LOCK TABLE clusters IN EXCLUSIVE MODE"))
     first = (await conn.scalar(sa.select(sa.func.max(clusters.c.id))) or 0) + 1
@@ -153,7 +213,7 @@ async def _allocate_cluster_ids(conn: AsyncConnection, count: int) -> list[int]:
     if conn.dialect.name == "postgresql":
         await conn.execute(sa.text(
             "SELECT setval(pg_get_serial_sequence('clusters', 'id'), :last)"), {"last": last})
-    return list(range(first, last + 1))
+    return range(first, last + 1)
 
 
 async def check(conn: AsyncConnection, *, repair: bool = False,
@@ -161,7 +221,8 @@ async def check(conn: AsyncConnection, *, repair: bool = False,
     """Find inconsistent groups; with ``repair`` re-cluster the records involved."""
     policy = policy or current_policy()
     member_info = await member_table(conn)
-    profiles = await _all_profiles(conn, member_info)
+    with Offload(0) as offload:
+        profiles = {p.record_id: p for p in await _all_profiles(conn, member_info, offload)}
     old = await _all_memberships(conn)
     problems: dict[str, list[int]] = {
         "unclustered": sorted(set(profiles) - set(old)),

@@ -95,13 +95,17 @@ async def insert_docs(conn: AsyncConnection, docs: Sequence[SearchDocument]) -> 
         return
     for row, doc in zip(rows, docs):
         row["document_text"] = tsvector_literal(doc)
-    stmt = sa.insert(search_docs).values(
+    await conn.execute(pg_insert_docs(), rows)
+
+
+def pg_insert_docs() -> sa.Insert:
+    """PostgreSQL: INSERT of search_docs rows whose ``document_text`` is a tsvector literal."""
+    return sa.insert(search_docs).values(
         cluster_id=sa.bindparam("cluster_id"), year=sa.bindparam("year"),
         format=sa.bindparam("format"), lendable=sa.bindparam("lendable"),
         holder_count=sa.bindparam("holder_count"), languages=sa.bindparam("languages"),
         holders=sa.bindparam("holders"),
         document=sa.cast(sa.bindparam("document_text", type_=sa.Text), postgresql.TSVECTOR))
-    await conn.execute(stmt, rows)
 
 
 # --- matching ---------------------------------------------------------------------------------

@@ -35,12 +35,14 @@ def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
 
 async def live_record_pages(conn: AsyncConnection, page: int = 5000
                             ) -> AsyncIterator[list[Any]]:
-    """Every live bibliographic record (id, member_id, local_id, normalized), in id order,
-    ``page`` rows at a time: the streaming read of `libgate clusters rebuild`."""
+    """Every live bibliographic record (id, member_id, local_id, normalized JSON as text), in
+    id order, ``page`` rows at a time: the streaming read of `libgate clusters rebuild`, which
+    parses the JSON where it is used (in a worker process when there are several cores)."""
     last = 0
     while True:
         rows = (await conn.execute(sa.select(
-            records.c.id, records.c.member_id, records.c.local_id, records.c.normalized).where(
+            records.c.id, records.c.member_id, records.c.local_id,
+            sa.cast(records.c.normalized, sa.Text)).where(
             (records.c.id > last) & records.c.deleted.is_(False)
             & (records.c.record_type == "bibliographic")).order_by(records.c.id)
             .limit(page))).all()

@@ -40,7 +40,10 @@ class Link:
 @dataclass(slots=True)
 class Group:
     record_ids: list[int]                      # in (member, local id) order
-    links: list[Link] = field(default_factory=list)
+    links: Sequence[Link] = ()                 # a single record's: the one shared empty tuple
+
+
+_NO_LINKS: tuple[Link, ...] = ()
 
 
 @dataclass(slots=True)
@@ -69,28 +72,30 @@ def plan_clusters(profiles: Sequence[Profile], *, policy: MatchPolicy = DEFAULT_
     off_keys = {tuple(text.split(":", 1)) for text in off}
     pairs: set[tuple[int, int]] = set()
     # one key kind at a time (a kind's keys never meet another's), so only one kind's map is
-    # in memory: key → holder positions, an int for one holder (most keys), a list from the
-    # second on; the (kind, value) tuples are the profiles' own, so they cost no new strings
-    for kind in sorted({key[0] for profile in profiles for key in profile.keys}):
-        holders: dict[tuple[str, str], int | list[int]] = {}
+    # in memory: key value → holder positions, an int for one holder (most keys), a list from
+    # the second on; the values are the profiles' own strings, so they cost nothing new
+    for kind in sorted({kind for profile in profiles for kind in profile.key_items[::2]}):
+        holders: dict[str, int | list[int]] = {}
         for i, profile in enumerate(profiles):
-            for key in profile.keys:
-                if key[0] != kind:
+            items = profile.key_items
+            for k in range(0, len(items), 2):
+                if items[k] != kind:
                     continue
-                found = holders.get(key)
+                value = items[k + 1]
+                found = holders.get(value)
                 if found is None:
-                    holders[key] = i
+                    holders[value] = i
                 elif isinstance(found, int):
-                    holders[key] = [found, i]
+                    holders[value] = [found, i]
                 else:
                     found.append(i)
-        for key, members in holders.items():
+        for value, members in holders.items():
             if isinstance(members, int):
                 continue
             if len(members) > key_limit:
-                off.add(_key_text(*key))
+                off.add(_key_text(kind, value))
                 continue
-            if key in off_keys:
+            if (kind, value) in off_keys:
                 continue
             for x in range(len(members)):
                 for y in range(x + 1, len(members)):
@@ -170,7 +175,8 @@ def plan_clusters(profiles: Sequence[Profile], *, policy: MatchPolicy = DEFAULT_
         if parent[x] != x:
             continue
         records = sorted(members_of(x), key=lambda k: profiles[k].sort_key)
-        plan.groups.append(Group([profiles[k].record_id for k in records], links.get(x, [])))
+        plan.groups.append(Group([profiles[k].record_id for k in records],
+                                 links.get(x, _NO_LINKS)))
     return plan
 
 

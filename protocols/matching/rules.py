@@ -85,7 +85,9 @@ def _volume_conflict(a: Profile, b: Profile) -> str | None:
 
 def _shared(kind: str, left: Collection[str], right: Collection[str],
             excluded: Collection[str]) -> list[str]:
-    return sorted(v for v in set(left) & set(right) if f"{kind}:{v}" not in excluded)
+    if not left or not right:
+        return []
+    return sorted(v for v in set(left).intersection(right) if f"{kind}:{v}" not in excluded)
 
 
 def id_key(value: str) -> str:

@@ -53,6 +53,8 @@ def is_all_caps(text: str | None) -> bool:
     """True for text shouted in capitals ("PRIDE AND PREJUDICE"): at least 4 letters, no lower."""
     if not text:
         return False
+    if text.isascii() and text.upper() != text:
+        return False                 # an ASCII lower-case letter (most text: no scan below)
     letters = [c for c in text if c.isalpha()]
     return len(letters) >= 4 and not any(c.islower() for c in letters) and any(
         c.isupper() for c in letters)

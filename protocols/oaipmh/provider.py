@@ -15,6 +15,7 @@ cannot (an ISIL allows ``/`` and ``:``); they are written ``~XX`` (hex), ``~`` i
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -204,7 +205,9 @@ def is_set_spec(value: str) -> bool:
     return all(part and set(part) <= _SET_CHARS | {"~"} for part in value.split(":"))
 
 
+@functools.lru_cache(maxsize=4096)
 def _escape(code: str) -> str:
+    # a member code or format: few distinct ones, escaped again for every cluster
     return "".join(c if c in _SET_CHARS else "".join(f"~{b:02X}" for b in c.encode())
                    for c in code)
 

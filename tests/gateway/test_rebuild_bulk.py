@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import sqlalchemy as sa
 
 from gateway import registry
@@ -88,12 +89,24 @@ async def snapshot(conn) -> dict:
     return snap
 
 
-async def test_bulk_rebuild_matches_the_incremental_path(store):
+async def index_definitions(conn) -> list:
+    """SQLite: every index the schema has (a rebuild drops some for its bulk inserts)."""
+    if conn.dialect.name != "sqlite":
+        return []
+    return sorted((await conn.exec_driver_sql(
+        "SELECT tbl_name, name, sql FROM sqlite_master WHERE type = 'index'")).all())
+
+
+# workers=1: profiles, merged records and search rows made in a worker process (spawned),
+# as a large store's rebuild does; 0: in this process
+@pytest.mark.parametrize("workers", [0, 1])
+async def test_bulk_rebuild_matches_the_incremental_path(store, workers):
     await load(store)
     async with store.connect() as conn:
         incremental = await snapshot(conn)
         ids_before = dict((await conn.execute(sa.select(clusters.c.id, clusters.c.updated_at)))
                           .all())
+        indexes = await index_definitions(conn)
     assert len(incremental["merged"]) > 150
     assert any(len(k) > 1 for k in incremental["merged"])        # real duplicates
     totals = {q: r[0] for q, r in incremental["search"].items()}
@@ -101,12 +114,13 @@ async def test_bulk_rebuild_matches_the_incremental_path(store):
 
     # 1. over the index the incremental path built: nothing moves, no datestamp changes
     async with store.begin() as conn:
-        report = await rebuild(conn)
+        report = await rebuild(conn, workers=workers)
     assert set(report["timings"]) == {"clustering", "search", "sets"}
     async with store.connect() as conn:
         assert await snapshot(conn) == incremental
         assert dict((await conn.execute(sa.select(clusters.c.id, clusters.c.updated_at)))
                     .all()) == ids_before
+        assert await index_definitions(conn) == indexes
 
     # 2. from an empty index (every cluster new, written by the bulk insert path)
     async with store.begin() as conn:
@@ -116,9 +130,30 @@ async def test_bulk_rebuild_matches_the_incremental_path(store):
         if conn.dialect.name == "sqlite":
             await conn.execute(sa.text("DELETE FROM search_fts"))
         await conn.execute(clusters.update().values(deleted=True))
-        await rebuild(conn)
+        await rebuild(conn, workers=workers)
     async with store.connect() as conn:
         assert await snapshot(conn) == incremental
+        assert await index_definitions(conn) == indexes
+
+
+async def test_a_failed_rebuild_leaves_the_index_as_it_was(store, monkeypatch):
+    """One transaction: the rows, and on SQLite the indexes it dropped for the bulk insert,
+    come back when the rebuild fails half-way (here: while merging the clusters)."""
+    await load(store)
+    async with store.connect() as conn:
+        before = await snapshot(conn)
+        indexes = await index_definitions(conn)
+
+    def broken(*_args):
+        raise RuntimeError("merge failed")
+
+    monkeypatch.setattr("gateway.index.bulk.merge_clusters", broken)
+    with pytest.raises(RuntimeError, match="merge failed"):
+        async with store.begin() as conn:
+            await rebuild(conn, workers=0)
+    async with store.connect() as conn:
+        assert await index_definitions(conn) == indexes
+        assert await snapshot(conn) == before
 
 
 async def test_a_cluster_emptied_by_rebuild_is_deleted_and_keeps_sets_for_harvesters(store):

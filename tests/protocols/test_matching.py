@@ -13,7 +13,7 @@ from gateway.store.records import IncomingRecord
 from protocols.matching import (
     MatchPolicy, Profile, compare, fold, looks_garbled, plan_clusters, profile_of,
 )
-from protocols.matching.text import within_distance
+from protocols.matching.text import is_all_caps, within_distance
 from protocols.marc import MarcStreamReader
 from tests.shared_data import require_shared
 
@@ -59,6 +59,25 @@ def file_profiles(path: str, member: str | None = None) -> list[Profile]:
 def test_fold_removes_case_accents_and_punctuation():
     assert fold("Mémoires de la cour d'Espagne,") == "memoires de la cour d espagne"
     assert fold("ČESKÁ nedělní postila") == "ceska nedelni postila"
+
+
+def _all_caps_by_letters(text: str) -> bool:
+    """is_all_caps as first written: every letter looked at (it now skips ASCII text with a
+    lower-case letter without the scan)."""
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) >= 4 and not any(c.islower() for c in letters) and any(
+        c.isupper() for c in letters)
+
+
+@given(st.text(alphabet=st.sampled_from("aZqQ 1.,éÉßǅⓐⒶΣσ-"), max_size=12) | st.text())
+def test_is_all_caps_is_the_letter_scan(text):
+    assert is_all_caps(text) == _all_caps_by_letters(text)
+
+
+def test_is_all_caps_on_titles():
+    assert is_all_caps("PRIDE AND PREJUDICE") and is_all_caps("ÉTUDES 1-3")
+    assert not is_all_caps("Pride and Prejudice") and not is_all_caps("ÉTUDEs")
+    assert not is_all_caps("ABC") and not is_all_caps("1234 ...") and not is_all_caps("")
 
 
 def test_within_distance_is_levenshtein_bounded():
