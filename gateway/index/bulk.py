@@ -242,19 +242,20 @@ REWRITTEN_TABLES = ("match_keys", "cluster_links", "search_docs", "cluster_ident
                     "cluster_holders", "cluster_languages", "cluster_sets")
 
 
-async def drop_rewritten_indexes(conn: AsyncConnection) -> list[tuple[str, str]]:
-    """SQLite: drop the secondary indexes of ``REWRITTEN_TABLES``; returns (table, CREATE
-    statement) of each, for ``create_indexes``. Only inside an open transaction (the
-    driver opens one at the first write), so a failed rebuild gets them back."""
+async def drop_indexes(conn: AsyncConnection, tables: Iterable[str] = REWRITTEN_TABLES
+                       ) -> list[tuple[str, str]]:
+    """SQLite: drop the secondary indexes of ``tables``; returns (table, CREATE statement)
+    of each, for ``create_indexes``. Only inside an open transaction (the driver opens one
+    at the first write), so a failed rebuild gets them back."""
     if conn.dialect.name != "sqlite":
         return []
     raw = await conn.get_raw_connection()
     if not raw.driver_connection.in_transaction:
         raise RuntimeError("rebuild: indexes are only dropped inside the rebuild's transaction")
-    tables = ", ".join(f"'{name}'" for name in REWRITTEN_TABLES)
+    names = ", ".join(f"'{name}'" for name in tables)
     found = (await conn.exec_driver_sql(
         "SELECT tbl_name, name, sql FROM sqlite_master WHERE type = 'index' "
-        f"AND sql IS NOT NULL AND tbl_name IN ({tables}) ORDER BY name")).all()
+        f"AND sql IS NOT NULL AND tbl_name IN ({names}) ORDER BY name")).all()
     for _table, name, _sql in found:
         await conn.exec_driver_sql(f'DROP INDEX "{name}"')
     return [(table, sql) for table, _name, sql in found]
@@ -262,7 +263,7 @@ async def drop_rewritten_indexes(conn: AsyncConnection) -> list[tuple[str, str]]
 
 async def create_indexes(conn: AsyncConnection, indexes: list[tuple[str, str]],
                          tables: Iterable[str]) -> None:
-    """Build again the indexes ``drop_rewritten_indexes`` dropped, of ``tables``."""
+    """Build again the indexes ``drop_indexes`` dropped, of ``tables``."""
     wanted = set(tables)
     for table, sql in indexes:
         if table in wanted:

@@ -23,6 +23,10 @@ T = TypeVar("T")
 
 
 def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    if isinstance(items, list):      # slices: no Python-level step per item
+        for start in range(0, len(items), size):
+            yield items[start:start + size]
+        return
     batch: list[T] = []
     for item in items:
         batch.append(item)
