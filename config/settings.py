@@ -20,6 +20,7 @@ from typing import Any
 # record harvest 1.5x faster on 2 cores (bench/harvest.py); one core stays with the gateway.
 _DEFAULT_HARVEST_WORKERS = min(2, max(0, (os.cpu_count() or 1) - 1))
 _DEFAULT_REBUILD_WORKERS = min(2, os.cpu_count() or 1)
+_DEFAULT_VERIFY_WORKERS = 1 if (os.cpu_count() or 1) > 1 else 0
 
 
 class ConfigError(ValueError):
@@ -144,6 +145,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Seconds a signed ISO 18626 message stays acceptable after its `created` time; "
             "older ones are refused as expired (and their nonces may be forgotten).",
             float, _positive),
+    Setting("signature_verify_workers", _DEFAULT_VERIFY_WORKERS,
+            "Processes that check the signatures of received ISO 18626 messages while the "
+            "gateway handles others (0: in the gateway process; default: one on a machine "
+            "with more than one core). A worker starts with the first signed message.",
+            int, _non_negative),
     Setting("key_grace_days", 7.0,
             "Days a member's previous signing key keeps verifying after `members keygen` "
             "rotates it.", float, _non_negative),

@@ -30,6 +30,7 @@ from gateway.keys import (
     SCHEDULER,
     SETTINGS,
     STORE,
+    VERIFIER,
     VERIFY_SIGNATURES,
 )
 from gateway.index import configure as configure_cluster_policy
@@ -39,6 +40,7 @@ from gateway.oai_provider import OaiProvider
 from gateway.registry import RegistryError
 from gateway.scheduler import Scheduler
 from gateway.security.keys import KeyRing, load_gateway_key
+from gateway.security.verifier import SignatureVerifier
 from gateway.store import Store, open_store
 from gateway.views import clusters as cluster_views
 from gateway.views import eresources as eresource_views
@@ -107,6 +109,7 @@ def create_app(settings: Settings, store: Store | None = None, *,
         owned = store is None
         app[STORE] = store if store is not None else await open_store(settings.db)
         app[KEYRING] = KeyRing(app[STORE])
+        app[VERIFIER] = SignatureVerifier(settings.signature_verify_workers)
         session = make_session(settings.http_timeout)
         app[HARVESTER] = Harvester(app[STORE], settings, metrics=app[METRICS], session=session)
         app[OAI] = OaiProvider(app[STORE], settings)
@@ -136,6 +139,7 @@ def create_app(settings: Settings, store: Store | None = None, *,
             task.cancel()
         await asyncio.gather(*app[BACKGROUND], return_exceptions=True)
         app[HARVESTER].close()
+        await app[VERIFIER].close()
         await session.close()
         if owned:
             await app[STORE].close()

@@ -14,6 +14,7 @@ from gateway.oai_provider import OaiProvider
 from gateway.registry import EndpointSpec
 from gateway.scheduler import Scheduler
 from gateway.security.keys import GatewayKey, KeyRing
+from gateway.security.verifier import SignatureVerifier
 from gateway.store import Store
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -25,6 +26,7 @@ PROBE = web.AppKey("probe", Callable[[EndpointSpec], Awaitable[None]] | None)
 BACKGROUND = web.AppKey("background", set[asyncio.Task])  # API-started harvests
 GATEWAY_KEY = web.AppKey("gateway_key", GatewayKey)     # LibGate's own Ed25519 signing key
 KEYRING = web.AppKey("keyring", KeyRing)                 # members' public keys, cached
+VERIFIER = web.AppKey("verifier", SignatureVerifier)     # signature checks (worker processes)
 OAI = web.AppKey("oai", OaiProvider)                    # the /oai provider
 # the ILL broker (issue 5); VERIFY_SIGNATURES is never a setting: only bench/broker.py turns it
 # off, in its own process, to measure what verification costs

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.registry import member_id
@@ -123,7 +123,6 @@ class KeyRing:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._keys: dict[str, MemberKey] = {}
-        self._parsed: dict[str, Ed25519PublicKey] = {}
         self._loaded = 0.0
         self._reloading: asyncio.Future[float] | None = None
 
@@ -132,7 +131,6 @@ class KeyRing:
         async with self._store.connect() as conn:
             keys = await list_member_keys(conn)
         self._keys = {k.key_id: k for k in keys}
-        self._parsed = {}
         self._loaded = started
 
     async def lookup(self, key_id: str) -> MemberKey | None:
@@ -158,12 +156,6 @@ class KeyRing:
         finally:
             self._reloading = None
         return started
-
-    def public_key(self, key: MemberKey) -> Ed25519PublicKey:
-        parsed = self._parsed.get(key.key_id)
-        if parsed is None:
-            parsed = self._parsed[key.key_id] = load_public_key(key.public_key)
-        return parsed
 
 
 @dataclass(slots=True, frozen=True)

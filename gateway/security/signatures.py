@@ -8,18 +8,23 @@ member that owns the key.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Iterable, Mapping
 
 import http_sf
 import sqlalchemy as sa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from gateway.security.keys import KeyRing, MemberKey
+from gateway.security.verifier import SignatureVerifier
 from gateway.store import Store
 from gateway.store.schema import seen_nonces
-from protocols.httpsig import SignatureRejected, VerifiedSignature, verify_request
+from protocols.httpsig import SignatureRejected, VerifiedSignature
+
+IN_PROCESS = SignatureVerifier(0)
+# the keyid parameter as LibGate and its peers write it (no escapes); anything else is parsed
+_KEYID = re.compile(r';\s*keyid="([^"\\]*)"')
 
 
 @dataclass(slots=True, frozen=True)
@@ -33,12 +38,13 @@ class SignedBy:
 
 async def verify_member_message(store: Store, ring: KeyRing, method: str, url: str,
                                 headers: Mapping[str, str] | Iterable[tuple[str, str]],
-                                body: bytes, *, max_age: timedelta,
-                                remember: bool = True) -> SignedBy:
+                                body: bytes, *, max_age: timedelta, remember: bool = True,
+                                verifier: SignatureVerifier = IN_PROCESS) -> SignedBy:
     """Verify a received message; raise ``SignatureRejected`` (with its reason) if refused.
 
     ``remember=False`` leaves recording the nonce to the caller (``remember_nonce`` inside the
-    caller's own transaction, so the replay check and the state change commit together)."""
+    caller's own transaction, so the replay check and the state change commit together).
+    ``verifier`` runs the cryptographic check (the app's runs it in worker processes)."""
     headers = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
     key_id = _claimed_key_id(headers)
     key = await ring.lookup(key_id) if key_id else None
@@ -46,11 +52,10 @@ async def verify_member_message(store: Store, ring: KeyRing, method: str, url: s
     if key is not None and not key.valid_at(now):
         raise SignatureRejected("key-retired", f"key {key_id!r} of {key.member} is no longer "
                                                "valid (rotated out)")
-
-    def resolve(kid: str) -> Ed25519PublicKey | None:
-        return ring.public_key(key) if key is not None and kid == key.key_id else None
-
-    verified = verify_request(method, url, headers, body, resolve_key=resolve, max_age=max_age)
+    verified = await verifier.verify(method, url, headers, body,
+                                     key_id=key.key_id if key is not None else None,
+                                     public_key=key.public_key if key is not None else None,
+                                     max_age=max_age)
     assert key is not None
     if remember:
         await _remember_nonce(store, verified, now)
@@ -95,10 +100,13 @@ async def forget_old_nonces(store: Store, max_age: timedelta) -> int:
 
 
 def _claimed_key_id(headers: list[tuple[str, str]]) -> str | None:
-    """The keyid parameter of the Signature-Input header, read without trusting it."""
+    """The keyid parameter of the Signature-Input header, read without trusting it (the
+    verifier accepts a signature only under the key looked up for this id)."""
     value = ", ".join(v for k, v in headers if k.lower() == "signature-input")
     if not value:
         return None
+    if found := _KEYID.search(value):
+        return found.group(1)
     try:
         parsed = http_sf.parse(value.encode(), tltype="dictionary")
     except ValueError:          # malformed: the verifier refuses it with its own reason

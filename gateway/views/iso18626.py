@@ -15,7 +15,7 @@ from aiohttp import web
 
 from gateway.broker import messages as msgs
 from gateway.broker.state import audit_only
-from gateway.keys import BROKER, KEYRING, SETTINGS, STORE, VERIFY_SIGNATURES
+from gateway.keys import BROKER, KEYRING, SETTINGS, STORE, VERIFIER, VERIFY_SIGNATURES
 from gateway.security.signatures import SignedBy, check_agency, verify_member_message
 from protocols.httpsig import SignatureRejected
 from protocols.iso18626 import model as m
@@ -62,7 +62,8 @@ async def receive(request: web.Request) -> web.Response:
             signed_by = await verify_member_message(
                 request.app[STORE], request.app[KEYRING], request.method, url,
                 request.headers.items(), body,
-                max_age=timedelta(seconds=settings.signature_max_age), remember=False)
+                max_age=timedelta(seconds=settings.signature_max_age), remember=False,
+                verifier=request.app[VERIFIER])
         except SignatureRejected as exc:
             return await _refused(request, 401, str(exc), body, f"rejected ({exc.reason})")
         verdict = f"verified: {signed_by.key_id} of {signed_by.member}"
