@@ -4,6 +4,7 @@ and a locked database waits asynchronously instead of blocking the loop."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from datetime import UTC, datetime
 
@@ -79,3 +80,28 @@ async def test_a_locked_database_is_waited_for_without_blocking_the_loop(sqlite_
     assert order == ["released", "written"]
     async with sqlite_store.connect() as conn:
         assert await conn.scalar(sa.select(members.c.name)) == "after the lock"
+
+
+async def test_direct_writes_checkpoint_the_wal_in_a_thread_not_on_commit(sqlite_store, tmp_path):
+    """The direct connections never checkpoint on commit (that held the loop for tens of ms);
+    every CHECKPOINT_EVERY writes a passive checkpoint in a thread copies the WAL back, so
+    the WAL is reused instead of growing with everything ever written."""
+    from gateway.store import direct as direct_module
+
+    await registry.add_member(sqlite_store, "US-NFU", "Library US-NFU")
+    direct = sqlite_store.direct()
+    wal = tmp_path / "libgate.db-wal"
+
+    def write(conn: sa.Connection) -> None:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+        # ~50 new pages a write (SQLite skips overflow pages whose bytes did not change):
+        # 160 writes make ~32 MB of WAL if nothing checkpoints
+        conn.execute(members.update().values(name=os.urandom(100_000).hex()))
+    checkpoints = 0
+    for _ in range(10 * direct_module.CHECKPOINT_EVERY):
+        await direct.write(write)
+        if direct._checkpointing is not None:
+            checkpoints += 1
+            await direct._checkpointing       # let it finish, so the WAL can be reused
+    assert checkpoints >= 9
+    assert wal.stat().st_size < 8 * 2**20, wal.stat().st_size
