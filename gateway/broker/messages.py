@@ -117,16 +117,22 @@ def redact_raw(raw: bytes) -> str:
 
 def to_json(value: Any) -> Any:
     """A message as JSON (field names as in ``model``), authentication values redacted."""
+    cls = type(value)
+    if cls in _SCALARS:
+        return value
     if isinstance(value, CodedValue):
         return str(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out = {"message": value.kind.value} if hasattr(value, "kind") and isinstance(
-            getattr(type(value), "kind", None), Enum) else {}
-        for f in dataclasses.fields(value):
-            item = getattr(value, f.name)
+    shape = _DATACLASS_SHAPES.get(cls)
+    if shape is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        shape = _DATACLASS_SHAPES[cls] = _shape(cls)
+    if shape is not None:                 # every message is audited: no per-call fields()
+        kind, names = shape
+        out = {"message": value.kind.value} if kind else {}
+        for name in names:
+            item = getattr(value, name)
             if item is None or item == ():
                 continue
-            out[f.name] = "[redacted]" if f.name in _SECRET_FIELDS else to_json(item)
+            out[name] = "[redacted]" if name in _SECRET_FIELDS else to_json(item)
         return out
     if isinstance(value, Enum):
         return value.value
@@ -137,3 +143,13 @@ def to_json(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [to_json(v) for v in value]
     return value
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_DATACLASS_SHAPES: dict[type, tuple[bool, tuple[str, ...]]] = {}
+
+
+def _shape(cls: type) -> tuple[bool, tuple[str, ...]]:
+    """Whether a message class carries its kind (a class-level Enum), and its field names."""
+    return (isinstance(getattr(cls, "kind", None), Enum),
+            tuple(f.name for f in dataclasses.fields(cls)))

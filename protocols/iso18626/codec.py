@@ -172,9 +172,8 @@ def _no_text(element: etree._Element, path: str) -> None:
 def _read(element: etree._Element, name: str, version: Version, path: str) -> Any:
     cls, by_tag, required, has_version = _readable(version, name)
     _no_text(element, path)
-    found: dict[str, list[Any]] = {}
-    seen: dict[str, str] = {}
-    present: set[str] = set()
+    kwargs: dict[str, Any] = {}           # field -> value (a list while many are read)
+    seen: dict[str, str] = {}             # field -> the tag it was read from
     for child in element:
         if not isinstance(child.tag, str):
             continue   # comments and processing instructions
@@ -187,18 +186,18 @@ def _read(element: etree._Element, name: str, version: Version, path: str) -> An
             raise BadlyFormedMessage(f"{child_path}: occurs more than once "
                                      f"(with {seen[el.field]})")
         seen[el.field] = local
-        present.add(el.field)
         value = _read_child(child, el, version, child_path)
         if value is not None:
-            found.setdefault(el.field, []).append(value)
-    kwargs: dict[str, Any] = {}
-    for el in by_tag.values():
-        values = found.get(el.field)
-        if values:
-            kwargs[el.field] = tuple(values) if el.many else values[0]
+            if el.many:
+                kwargs.setdefault(el.field, []).append(value)
+            else:
+                kwargs[el.field] = value
+    for field, value in kwargs.items():
+        if type(value) is list:           # no value read is a list: these are the many
+            kwargs[field] = tuple(value)
     for field, tag in required.items():
         if field not in kwargs:
-            if field in present:
+            if field in seen:
                 raise UnrecognisedDataValue(f"{path}/{tag}: cannot be empty")
             raise BadlyFormedMessage(f"{path}: mandatory element {tag} is missing")
     if cls is m.Address and len(kwargs) != 1:
@@ -395,13 +394,16 @@ def _write(parent: etree._Element, tag: str, obj: Any, name: str, version: Versi
     element = etree.SubElement(parent, _NS + tag)
     for el in elements:
         value = getattr(obj, el.field)
-        items = list(value) if el.many else ([] if value is None else [value])
-        child_path = f"{path}/{el.tag}"
-        if not items and el.required:
+        if value is None or (el.many and not value):       # most elements are absent
+            if not el.required:
+                continue
             if el.tag == "multipleItemRequestId":   # mandatory in 1.2, but may be empty
                 etree.SubElement(element, _NS + el.tag)
                 continue
-            raise Iso18626EncodeError(f"{child_path}: mandatory in ISO 18626 {version.value}")
+            raise Iso18626EncodeError(
+                f"{path}/{el.tag}: mandatory in ISO 18626 {version.value}")
+        items = tuple(value) if el.many else (value,)
+        child_path = f"{path}/{el.tag}"
         if el.max_occurs is not None and len(items) > el.max_occurs:
             raise Iso18626EncodeError(
                 f"{child_path}: {len(items)} values; ISO 18626 {version.value} allows "
