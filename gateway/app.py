@@ -117,6 +117,7 @@ def create_app(settings: Settings, store: Store | None = None, *,
                              files_dir=eresource_views.files_dir(app))
         ticker = deadlines = tidying = None
         if schedule:
+            app[VERIFIER].start()
             deadlines = asyncio.create_task(app[BROKER].run_deadlines(settings.ill_check_interval))
             tidying = asyncio.create_task(housekeeping.run(app[STORE], settings,
                                                            settings.ill_check_interval))

@@ -13,8 +13,8 @@ messages a second that waiting was the latency. Here the loop itself writes the 
 those of one loop iteration in one frame) and reads the verdicts as it reads sockets.
 
 Nothing is lost when a worker fails: its jobs in flight are verified in-process, it is
-started again on a later message (at most once per ``RESTART_DELAY``), and until a worker
-has said it is ready the checks run in-process as well.
+started again on a later message (not within ``RESTART_DELAY`` of a failure), and until a
+worker has said it is ready the checks run in-process as well.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class SignatureVerifier:
         self.workers = workers
         self._running: list[_Worker] = []
         self._starting: asyncio.Task | None = None
-        self._last_start = float("-inf")
+        self._last_failure = float("-inf")
         self._ids = itertools.count(1)
         self._flush_scheduled = False
         self._keys: dict[str, Ed25519PublicKey] = {}     # for checks made in-process
@@ -83,11 +83,15 @@ class SignatureVerifier:
             verdict = await future
         return _result(verdict)
 
+    def start(self) -> None:
+        """Start a worker now (`libgate serve`), rather than with the first signed message;
+        the rest start one after the other as messages come."""
+        self._pick_worker()
+
     def _pick_worker(self) -> _Worker | None:
         ready = [w for w in self._running if w.ready]
         if len(self._running) < self.workers and not self._closed and self._starting is None \
-                and time.monotonic() - self._last_start >= RESTART_DELAY:
-            self._last_start = time.monotonic()
+                and time.monotonic() - self._last_failure >= RESTART_DELAY:
             self._starting = asyncio.ensure_future(self._start_one())
         if not ready:
             return None                     # in-process until a worker is ready
@@ -120,6 +124,7 @@ class SignatureVerifier:
             self._running.append(worker)
             worker.reader = asyncio.ensure_future(self._read(worker))
         except OSError as exc:
+            self._last_failure = time.monotonic()
             log.error("could not start a signature-verification worker: %s; verifying "
                       "in-process", exc)
         finally:
@@ -144,6 +149,7 @@ class SignatureVerifier:
         """A worker ended (or spoke nonsense): check its jobs here; drop it."""
         if worker in self._running:
             self._running.remove(worker)
+        self._last_failure = time.monotonic()
         if not self._closed:
             log.error("signature-verification worker %s ended (%s); %d message(s) in flight "
                       "verified in-process", worker.process.pid, type(cause).__name__,

@@ -114,12 +114,16 @@ async def test_messages_in_flight_when_a_worker_dies_are_verified_in_process(mon
         await pooled.close()
 
 
-async def test_closing_the_verifier_ends_its_workers():
+async def test_workers_start_one_after_the_other_and_end_with_the_verifier():
     pooled = SignatureVerifier(2)
     await _ready(pooled)
-    await _verdict(pooled, "valid")
+    for _ in range(200):                  # the second starts once the first has started
+        if len(pooled.worker_pids) == 2:
+            break
+        await _verdict(pooled, "valid")
+        await asyncio.sleep(0.02)
     pids = pooled.worker_pids
-    assert pids
+    assert len(pids) == 2
     await pooled.close()
     assert not any(_alive(pid) for pid in pids)
 
@@ -153,7 +157,7 @@ async def test_the_gateway_refuses_through_its_worker(consortium, case):
 
 
 async def _ready_app(verifier: SignatureVerifier) -> None:
-    verifier._pick_worker()                          # start one now
+    verifier.start()
     for _ in range(200):
         if any(w.ready for w in verifier._running):
             return
