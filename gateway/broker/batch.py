@@ -82,15 +82,13 @@ def _save_all(conn: sa.Connection, batch: list[_Item]) -> dict[int, Exception]:
                 failures[index] = replayed(batch[index][1])
     lost: list[tuple[str, str]] = []
     audits: list[tuple[int, int, dict]] = []   # (item, audit index, row)
+    updated = _update_requests(conn, [(i, item[0]) for i, item in enumerate(batch)
+                                      if i not in failures])
     for index, (draft, nonce, _) in enumerate(batch):
         if index in failures:
             continue
         row = draft.row
-        values = {**_values(draft), "version": row.version + 1, "updated_at": draft.now}
-        updated = conn.execute(_update_request(tuple(values)), {
-            "w_id": row.id, "w_version": row.version,
-            **{f"v_{name}": value for name, value in values.items()}})
-        if updated.rowcount != 1:
+        if index not in updated:
             failures[index] = _Conflict()
             if nonce is not None:
                 lost.append((nonce.key_id, nonce.nonce))
@@ -115,6 +113,33 @@ def _save_all(conn: sa.Connection, batch: list[_Item]) -> dict[int, Exception]:
                 if index in by_item:
                     send.audit_id = by_item[index][audit_index]
     return failures
+
+
+def _update_requests(conn: sa.Connection, drafts: list[tuple[int, Draft]]) -> set[int]:
+    """Each draft's version-checked UPDATE; the indexes of those that won (the others lost a
+    race: their request changed since it was read). The requests changing the same columns go
+    in one executemany; only when one of them lost is the group redone row by row (after a
+    rollback to a savepoint), to find which."""
+    groups: dict[tuple[str, ...], list[tuple[int, dict]]] = {}
+    for index, draft in drafts:
+        row = draft.row
+        values = {**_values(draft), "version": row.version + 1, "updated_at": draft.now}
+        groups.setdefault(tuple(values), []).append((index, {
+            "w_id": row.id, "w_version": row.version,
+            **{f"v_{name}": value for name, value in values.items()}}))
+    won: set[int] = set()
+    for columns, rows in groups.items():
+        statement = _update_request(columns)
+        if len(rows) > 1:
+            savepoint = conn.begin_nested()
+            if conn.execute(statement, [params for _, params in rows]).rowcount == len(rows):
+                savepoint.commit()
+                won.update(index for index, _ in rows)
+                continue
+            savepoint.rollback()
+        won.update(index for index, params in rows
+                   if conn.execute(statement, params).rowcount == 1)
+    return won
 
 
 # Statements built once (per set of changed columns): building and hashing a new statement
