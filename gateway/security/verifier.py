@@ -111,7 +111,7 @@ class SignatureVerifier:
                                   len(jobs))
                     for job in jobs:
                         future, _ = worker.pending.pop(job[0])
-                        future.set_result(verify_job(job, self._keys))
+                        _settle(future, job, self._keys)
 
     async def _start_one(self) -> None:
         try:
@@ -139,9 +139,9 @@ class SignatureVerifier:
                 if not verdicts:
                     worker.ready = True
                 for verdict in verdicts:
-                    future, _ = worker.pending.pop(verdict[0])
-                    if not future.done():
-                        future.set_result(verdict)
+                    waiting = worker.pending.pop(verdict[0], None)
+                    if waiting is not None and not waiting[0].done():
+                        waiting[0].set_result(verdict)
         except (asyncio.IncompleteReadError, ConnectionError, ValueError, EOFError) as exc:
             self._fail_over(worker, exc)
 
@@ -156,7 +156,7 @@ class SignatureVerifier:
                       len(worker.pending))
         for future, job in worker.pending.values():
             if not future.done():
-                future.set_result(verify_job(job, self._keys))
+                _settle(future, job, self._keys)
         worker.pending.clear()
         if worker.process.returncode is None:
             worker.process.kill()
@@ -183,9 +183,24 @@ class SignatureVerifier:
         return [w.process.pid for w in self._running]
 
 
+def _settle(future: asyncio.Future[Verdict], job: Job,
+            keys: dict[str, Ed25519PublicKey]) -> None:
+    """Verify ``job`` here for whoever awaits ``future`` (its worker is gone)."""
+    try:
+        future.set_result(verify_job(job, keys))
+    except Exception as exc:  # noqa: BLE001 - raised to the message's handler, not here
+        future.set_exception(exc)
+
+
+class VerificationFailed(RuntimeError):
+    """The check itself failed in a worker (a bug, not a bad signature)."""
+
+
 def _result(verdict: Verdict) -> VerifiedSignature:
     if verdict[1] == "rejected":
         raise SignatureRejected(verdict[2], verdict[3])
+    if verdict[1] == "error":
+        raise VerificationFailed(f"signature check failed in a worker: {verdict[2]}")
     _, _, key_id, nonce, created = verdict
     return VerifiedSignature(key_id=key_id, nonce=nonce,
                              created=datetime.fromtimestamp(created, tz=UTC))

@@ -34,6 +34,7 @@ VERDICTS_PER_FRAME = 4
 
 # job:     (job_id, method, url, [(name, value), ...], body, key_id, public_key_text, max_age_s)
 # verdict: (job_id, "ok", key_id, nonce, created_unix) | (job_id, "rejected", reason, detail)
+#          | (job_id, "error", text): the check itself failed (a bug), not the signature
 Job = tuple[int, str, str, list[tuple[str, str]], bytes, str, str, float]
 Verdict = tuple
 
@@ -88,9 +89,17 @@ def serve(inp: BinaryIO, out: BinaryIO) -> None:
         # processes take turns, each idle while the other worked; one frame per verdict
         # woke the gateway for every message)
         for start in range(0, len(jobs), VERDICTS_PER_FRAME):
-            out.write(frame([verify_job(job, keys)
+            out.write(frame([_verdict_or_error(job, keys)
                              for job in jobs[start:start + VERDICTS_PER_FRAME]]))
             out.flush()
+
+
+def _verdict_or_error(job: Job, keys: dict[str, Ed25519PublicKey]) -> Verdict:
+    """A bug must cost its own message only, not the worker and every message in flight."""
+    try:
+        return verify_job(job, keys)
+    except Exception as exc:  # noqa: BLE001 - reported to the gateway, which raises it
+        return (job[0], "error", f"{type(exc).__name__}: {exc}")
 
 
 def main() -> None:

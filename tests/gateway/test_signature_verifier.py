@@ -163,3 +163,23 @@ async def _ready_app(verifier: SignatureVerifier) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("the app's verification worker never became ready")
+
+
+async def test_a_check_that_breaks_fails_its_own_message_only():
+    """A registered key the worker cannot read is an error of that message (the gateway
+    answers 500); the worker and the other messages in flight carry on."""
+    pooled = SignatureVerifier(1)
+    try:
+        await _ready(pooled)
+        (pid,) = pooled.worker_pids
+        headers, body = CASES["valid"][0], CASES["valid"][1]
+        broken, fine = await asyncio.gather(
+            pooled.verify("POST", URL, headers, body, key_id=KEY_ID, public_key="not a key",
+                          max_age=MAX_AGE),
+            _verdict(pooled, "valid"), return_exceptions=True)
+        assert isinstance(broken, verifier_module.VerificationFailed)
+        assert "not base64url" in str(broken) or "32 bytes" in str(broken)
+        assert fine.key_id == KEY_ID
+        assert pooled.worker_pids == [pid]
+    finally:
+        await pooled.close()
