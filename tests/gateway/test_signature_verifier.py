@@ -30,21 +30,28 @@ def signed(body: bytes = BODY, *, key=LA, key_id: str = KEY_ID, url: str = URL,
                                      key_id=key_id, private_key=key, created=created).items())
 
 
-CASES = {   # name: (headers, body, key id registered for it, expected reason or None: accepted)
-    "valid": (signed(), BODY, KEY_ID, None),
-    "forged": (signed(key=OTHER), BODY, KEY_ID, "bad-signature"),
-    "unknown-key": (signed(key_id="US-LA#k9"), BODY, None, "unknown-key"),
-    "expired": (signed(created=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)), BODY, KEY_ID,
-                "expired"),
-    "body-swapped": (signed(), b"<other/>", KEY_ID, "digest-mismatch"),
-    "other-url": (signed(url="http://elsewhere.example/iso18626"), BODY, KEY_ID,
-                  "bad-signature"),
-    "unsigned": ([("Content-Type", "application/xml")], BODY, KEY_ID, "unsigned"),
-}
+def cases() -> dict:
+    """name: (headers, body, key id registered for it, expected reason or None: accepted),
+    signed now (a signature made at import would have expired by the time a long test run
+    gets here)."""
+    return {
+        "valid": (signed(), BODY, KEY_ID, None),
+        "forged": (signed(key=OTHER), BODY, KEY_ID, "bad-signature"),
+        "unknown-key": (signed(key_id="US-LA#k9"), BODY, None, "unknown-key"),
+        "expired": (signed(created=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)), BODY,
+                    KEY_ID, "expired"),
+        "body-swapped": (signed(), b"<other/>", KEY_ID, "digest-mismatch"),
+        "other-url": (signed(url="http://elsewhere.example/iso18626"), BODY, KEY_ID,
+                      "bad-signature"),
+        "unsigned": ([("Content-Type", "application/xml")], BODY, KEY_ID, "unsigned"),
+    }
 
 
-async def _verdict(verifier: SignatureVerifier, case: str):
-    headers, body, key_id, _ = CASES[case]
+CASES = cases()     # names and expectations; tests sign afresh with cases()
+
+
+async def _verdict(verifier: SignatureVerifier, case: str, table: dict | None = None):
+    headers, body, key_id, _ = (table or cases())[case]
     try:
         return await verifier.verify("POST", URL, headers, body, key_id=key_id,
                                      public_key=LA_PUBLIC if key_id else None, max_age=MAX_AGE)
@@ -78,8 +85,10 @@ async def test_a_worker_gives_the_verdicts_the_gateway_gives_itself():
     pooled = SignatureVerifier(1)
     try:
         await _ready(pooled)
-        here = {case: await _verdict(in_process, case) for case in CASES}
-        there = dict(zip(CASES, await asyncio.gather(*[_verdict(pooled, c) for c in CASES])))
+        table = cases()
+        here = {case: await _verdict(in_process, case, table) for case in table}
+        there = dict(zip(table, await asyncio.gather(*[_verdict(pooled, c, table)
+                                                       for c in table])))
     finally:
         await pooled.close()
     for case, (_, _, _, expected) in CASES.items():
@@ -99,12 +108,13 @@ async def test_messages_in_flight_when_a_worker_dies_are_verified_in_process(mon
     try:
         await _ready(pooled)
         (pid,) = pooled.worker_pids
-        cases = list(CASES) * 20
-        verdicts = asyncio.gather(*[_verdict(pooled, case) for case in cases])
+        table = cases()
+        names = list(table) * 20
+        verdicts = asyncio.gather(*[_verdict(pooled, case, table) for case in names])
         await asyncio.sleep(0)                     # handed to the worker ...
         os.kill(pid, signal.SIGKILL)               # ... which dies with them
         results = await asyncio.wait_for(verdicts, 30)
-        for case, result in zip(cases, results):
+        for case, result in zip(names, results):
             expected = CASES[case][3]
             assert (result.key_id if expected is None else result) == (expected or KEY_ID)
         assert "verified in-process" in caplog.text and f"worker {pid} ended" in caplog.text
@@ -172,7 +182,7 @@ async def test_a_check_that_breaks_fails_its_own_message_only():
     try:
         await _ready(pooled)
         (pid,) = pooled.worker_pids
-        headers, body = CASES["valid"][0], CASES["valid"][1]
+        headers, body = cases()["valid"][:2]
         broken, fine = await asyncio.gather(
             pooled.verify("POST", URL, headers, body, key_id=KEY_ID, public_key="not a key",
                           max_age=MAX_AGE),
