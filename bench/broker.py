@@ -83,7 +83,7 @@ def serve(db: str, key_file: str, verify: bool, verify_workers: int | None) -> N
 
     from config.settings import load_settings
     from gateway.app import create_app, tune_gc_for_serving
-    from gateway.keys import VERIFY_SIGNATURES
+    from gateway.keys import VERIFIER, VERIFY_SIGNATURES
     import logging
     logging.disable(logging.WARNING)
 
@@ -98,6 +98,12 @@ def serve(db: str, key_file: str, verify: bool, verify_workers: int | None) -> N
     async def run_server() -> None:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
+        verifier = app[VERIFIER]
+        verifier.start()                        # as `libgate serve` does at startup
+        for _ in range(200):                    # a server up for a while has its worker
+            if verifier.ready_workers or not verifier.workers:
+                break
+            await asyncio.sleep(0.05)
         await web.TCPSite(runner, "127.0.0.1", int(os.environ["BENCH_PORT"])).start()
         print("ready", flush=True)          # only once the socket listens
         await asyncio.Event().wait()

@@ -179,6 +179,10 @@ class SignatureVerifier:
         self._running.clear()
 
     @property
+    def ready_workers(self) -> int:
+        return sum(1 for w in self._running if w.ready)
+
+    @property
     def worker_pids(self) -> list[int]:
         return [w.process.pid for w in self._running]
 
