@@ -85,8 +85,11 @@ class DirectSqlite:
         return await self._retry(self._connect, work)
 
     def _begin(self, work: Callable[[sa.Connection], T]) -> T:
-        with self.engine.begin() as conn:
-            return work(conn)
+        # BEGIN IMMEDIATE: the write lock is taken (or "locked" answered) before the work
+        # reads anything, so a unit of work never finds its snapshot outdated half-way
+        with self.engine.connect() as conn:
+            with conn.execution_options(begin_immediate=True).begin():
+                return work(conn)
 
     def _connect(self, work: Callable[[sa.Connection], T]) -> T:
         with self.engine.connect() as conn:
@@ -128,6 +131,7 @@ def direct_sqlite_engine(async_engine: Any, *, serializer: Callable[[Any], str],
                               connect_args={"timeout": 0}, pool_size=1, max_overflow=4)
     event.listen(engine, "connect", on_connect)
     event.listen(engine, "connect", _never_wait)        # after the shared pragmas
+    event.listen(engine, "begin", _begin_transaction)
     return engine
 
 
@@ -136,6 +140,16 @@ def _never_wait(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=0")
     cursor.execute("PRAGMA wal_autocheckpoint=0")    # DirectSqlite checkpoints in a thread
     cursor.close()
+    # pysqlite's own transaction handling opens a transaction only before INSERT, UPDATE or
+    # DELETE: a unit of work whose first statement is a SAVEPOINT ran outside any, and
+    # releasing the savepoint committed half of it. SQLAlchemy's recipe: the driver stays
+    # out of it and every transaction starts with an explicit BEGIN (``_begin_transaction``).
+    dbapi_connection.isolation_level = None
+
+
+def _begin_transaction(conn: sa.Connection) -> None:
+    immediate = conn.get_execution_options().get("begin_immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 __all__ = ["DirectSqlite", "direct_sqlite_engine", "is_locked", "MAX_WAIT"]

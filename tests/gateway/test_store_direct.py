@@ -56,6 +56,24 @@ async def test_a_failed_unit_of_work_writes_nothing(sqlite_store):
         assert await conn.scalar(sa.select(members.c.name)) == "Library US-NFU"
 
 
+async def test_a_unit_of_work_that_opens_with_a_savepoint_is_still_one_transaction(sqlite_store):
+    """pysqlite starts a transaction only before INSERT/UPDATE/DELETE: a unit of work whose
+    first statement was a SAVEPOINT ran without one, and releasing that savepoint committed
+    — a group commit of requests without nonces was half written when a later statement of
+    it failed (CI: "already seen" on the retry of a create)."""
+    await registry.add_member(sqlite_store, "US-NFU", "Library US-NFU")
+
+    def savepoint_then_fail(conn: sa.Connection) -> None:
+        savepoint = conn.begin_nested()
+        conn.execute(members.update().values(name="inside the savepoint"))
+        savepoint.commit()
+        raise RuntimeError("a later statement of the batch failed")
+    with pytest.raises(RuntimeError):
+        await sqlite_store.direct().write(savepoint_then_fail)
+    async with sqlite_store.connect() as conn:
+        assert await conn.scalar(sa.select(members.c.name)) == "Library US-NFU"
+
+
 async def test_a_locked_database_is_waited_for_without_blocking_the_loop(sqlite_store, tmp_path):
     await registry.add_member(sqlite_store, "US-NFU", "Library US-NFU")
     other = sqlite3.connect(tmp_path / "libgate.db", isolation_level=None)
