@@ -82,6 +82,7 @@ def _save_all(conn: sa.Connection, batch: list[_Item]) -> dict[int, Exception]:
                 failures[index] = replayed(batch[index][1])
     lost: list[tuple[str, str]] = []
     audits: list[tuple[int, int, dict]] = []   # (item, audit index, row)
+    rota: dict[tuple[str, ...], list[dict]] = {}
     updated = _update_requests(conn, [(i, item[0]) for i, item in enumerate(batch)
                                       if i not in failures])
     for index, (draft, nonce, _) in enumerate(batch):
@@ -94,25 +95,39 @@ def _save_all(conn: sa.Connection, batch: list[_Item]) -> dict[int, Exception]:
                 lost.append((nonce.key_id, nonce.nonce))
             continue
         for position, changes in draft.rota_values.items():
-            conn.execute(_update_rota(tuple(changes)), {
+            rota.setdefault(tuple(changes), []).append({
                 "w_request_id": row.id, "w_position": position,
                 **{f"v_{name}": value for name, value in changes.items()}})
         audits += [(index, n, {**a, "request_id": row.id}) for n, a in enumerate(draft.audits)]
     if lost:   # a change that lost its race must not keep its nonce: its retry records it
         conn.execute(seen_nonces.delete().where(sa.tuple_(
             seen_nonces.c.key_id, seen_nonces.c.nonce).in_(lost)))
-    if audits:
-        ids = conn.execute(
-            ill_messages.insert().returning(ill_messages.c.id, sort_by_parameter_order=True),
-            [row for _, _, row in audits]).scalars().all()
-        by_item: dict[int, dict[int, int]] = {}
-        for (index, n, _), new_id in zip(audits, ids, strict=True):
-            by_item.setdefault(index, {})[n] = new_id
-        for index, (draft, _, _) in enumerate(batch):
-            for audit_index, send in draft.sends:
-                if index in by_item:
-                    send.audit_id = by_item[index][audit_index]
+    for columns, params in rota.items():
+        conn.execute(_update_rota(columns), params)
+    _insert_audits(conn, batch, audits)
     return failures
+
+
+def _insert_audits(conn: sa.Connection, batch: list[_Item],
+                   audits: list[tuple[int, int, dict]]) -> None:
+    """The audit rows in order (ids follow the messages). Only a message that is sent out
+    needs its row's id back (``send.audit_id``): those are inserted one by one with
+    RETURNING, every run of rows between them in one executemany — SQLite cannot promise the
+    order of a multi-row RETURNING, so SQLAlchemy would insert every row alone."""
+    sends = {(index, audit_index): send for index, (draft, _, _) in enumerate(batch)
+             for audit_index, send in draft.sends}
+    run: list[dict] = []
+    for index, audit_index, row in audits:
+        send = sends.get((index, audit_index))
+        if send is None:
+            run.append(row)
+            continue
+        if run:
+            conn.execute(_INSERT_AUDIT, run)
+            run = []
+        send.audit_id = conn.execute(_INSERT_AUDIT_RETURNING, row).scalar_one()
+    if run:
+        conn.execute(_INSERT_AUDIT, run)
 
 
 def _update_requests(conn: sa.Connection, drafts: list[tuple[int, Draft]]) -> set[int]:
@@ -148,6 +163,10 @@ def _update_requests(conn: sa.Connection, drafts: list[tuple[int, Draft]]) -> se
 # return were there already: replays.
 _REMEMBER_NONCES = sqlite_insert(seen_nonces).on_conflict_do_nothing().returning(
     seen_nonces.c.key_id, seen_nonces.c.nonce)
+
+
+_INSERT_AUDIT = ill_messages.insert()
+_INSERT_AUDIT_RETURNING = _INSERT_AUDIT.returning(ill_messages.c.id)
 
 
 @functools.lru_cache(maxsize=128)

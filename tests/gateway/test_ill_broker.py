@@ -51,6 +51,11 @@ async def test_unfilled_moves_on_then_loan_received_returned_completed(consortiu
     assert (shown["state"], shown["supplier"], shown["status"]) == ("in-progress", LB, None)
     assert [e["outcome"] for e in shown["rota"][:2]] == ["unfilled", "sent"]
     assert len(c.peers[LB].requests()) == 1
+    # LA's answer and the request to LB were saved together: kept in that order, and the
+    # request's row (whose id the send needed) has LB's confirmation
+    assert [(x["direction"], x["kind"], x["peer"]) for x in shown["messages"]] == [
+        ("out", "request", LA), ("in", "supplyingAgencyMessage", LA), ("out", "request", LB)]
+    assert "OK" in shown["messages"][2]["outcome"] and "OK" in shown["messages"][2]["answer"]
     await c.peers[LB].answer(created["ref"], Status.LOANED)
     await c.act(created["id"], "Received")
     await c.act(created["id"], "ShippedReturn", note="sent back by courier")
