@@ -8,15 +8,19 @@ request's messages in order, requests in parallel over C connections) and times 
 until its confirmation. The same run is repeated with signature verification switched off
 (in the child only: ``VERIFY_SIGNATURES`` is not a setting) — the cost of security.
 
-Target: ≥ 1,000 messages/s and p99 < 50 ms with signatures on.
+Target: ≥ 1,000 messages/s and p99 < 50 ms with signatures on, judged on the medians of
+``--repeat N`` alternated runs (this machine's runs differ by up to 1.6× in CPU per message).
 
-Measured 2026-11-28 on the shared 2-core machine (load average 3–4 from other jobs), default
-arguments: signatures on 340–600 msg/s, p50 48–76 ms, p99 137–350 ms; off 560–1,070 msg/s,
-p50 27–42 ms, p99 88–246 ms (before the SQLite hot path moved into the loop's thread, same
-conditions: on 227–306 msg/s, p99 258–434 ms; off 320–441 msg/s). The server then spends
-~1.8 ms of CPU per signed message, ~1 ms of it in http-message-signatures: not met.
+Measured 2026-12-06 on the shared 2-core machine, default arguments: ``--repeat 3`` signatures
+on 1,310/1,276/1,025 msg/s, p99 37.1/41.6/46.0 ms (median 1,276 msg/s, p99 41.6 ms: met); off
+1,660/1,925/1,724 msg/s, p99 29.6–34.0 ms. ``--repeat 5`` in a noisier window: on median
+1,116 msg/s, p99 48.6 ms (met); off 1,603 msg/s, p99 33.5 ms; the noisiest window of the
+day (before the audit rows went in one executemany): 971 msg/s, p99 51.4 ms. CPU per
+message: gateway 0.76–1.04 ms on, 0.53–0.80 off; verification worker 0.44–0.65 ms; load
+generator 0.06–0.09 ms. (2026-11-28, before the verification worker and the direct SQLite
+path: 612 msg/s, p99 110 ms signed.)
 
-    python bench/broker.py [--requests 1000] [--concurrency 32]
+    python bench/broker.py [--requests 1000] [--concurrency 32] [--repeat 3] [--json]
 """
 
 from __future__ import annotations

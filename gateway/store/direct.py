@@ -77,9 +77,15 @@ class DirectSqlite:
 
     def _checkpointed(self, done: asyncio.Future) -> None:
         self._checkpointing = None
-        if not done.cancelled() and done.exception() is not None:
-            # not fatal: the WAL only grows until the next one succeeds
-            log.warning("SQLite checkpoint failed: %s", done.exception())
+        error = None if done.cancelled() else done.exception()
+        if error is None:
+            return
+        # not fatal: the WAL only grows until the next one succeeds. Busy is routine (another
+        # connection was checkpointing at that moment): not worth an operator's attention.
+        busy = isinstance(error, sqlite3.OperationalError) and (
+            "locked" in str(error) or "busy" in str(error))
+        log.log(logging.DEBUG if busy else logging.WARNING, "SQLite checkpoint failed: %s",
+                error)
 
     async def read(self, work: Callable[[sa.Connection], T]) -> T:
         return await self._retry(self._connect, work)
