@@ -11,14 +11,14 @@ until its confirmation. The same run is repeated with signature verification swi
 Target: ≥ 1,000 messages/s and p99 < 50 ms with signatures on, judged on the medians of
 ``--repeat N`` alternated runs (this machine's runs differ by up to 1.6× in CPU per message).
 
-Measured 2026-12-06 on the shared 2-core machine, default arguments: ``--repeat 3`` signatures
-on 1,310/1,276/1,025 msg/s, p99 37.1/41.6/46.0 ms (median 1,276 msg/s, p99 41.6 ms: met); off
-1,660/1,925/1,724 msg/s, p99 29.6–34.0 ms. ``--repeat 5`` in a noisier window: on median
-1,116 msg/s, p99 48.6 ms (met); off 1,603 msg/s, p99 33.5 ms; the noisiest window of the
-day (before the audit rows went in one executemany): 971 msg/s, p99 51.4 ms. CPU per
-message: gateway 0.76–1.04 ms on, 0.53–0.80 off; verification worker 0.44–0.65 ms; load
-generator 0.06–0.09 ms. (2026-11-28, before the verification worker and the direct SQLite
-path: 612 msg/s, p99 110 ms signed.)
+Measured 2026-12-06 on the shared 2-core machine, default arguments, final tree of the day
+(quiet): ``--repeat 3`` signatures on 1,354/1,329/1,352 msg/s, p99 40.9/42.1/37.7 ms (median
+1,352 msg/s, p99 40.9 ms: met); off 1,691/1,832/1,991 msg/s, p99 26.4–28.2 ms. CPU per
+message: gateway 0.70–0.76 ms on, 0.51–0.58 off; verification worker 0.43–0.45 ms; load
+generator 0.05–0.08 ms. Noisier windows the same day: median 1,276 msg/s, p99 41.6 ms
+(``--repeat 3``); 1,116 msg/s, p99 48.6 ms (``--repeat 5``); before the audit rows went in
+one executemany, 971 msg/s, p99 51.4 ms. (2026-11-28, before the verification worker and
+the direct SQLite path: 612 msg/s, p99 110 ms signed.)
 
     python bench/broker.py [--requests 1000] [--concurrency 32] [--repeat 3] [--json]
 """
