@@ -3,9 +3,11 @@
 SQLite has one writer; each broker change used to be its own write transaction (begin, nonce,
 update, audit, commit — five round trips through aiosqlite's thread, one change at a time).
 Here the changes waiting for the writer are saved together: one multi-row nonce insert (``ON
-CONFLICT DO NOTHING RETURNING``: a nonce not returned is a replay), one version-checked UPDATE
-per request, one multi-row audit insert, one commit — all of it one synchronous unit of work
-(``Store.direct``), not a round trip through aiosqlite's thread per statement. Each change
+CONFLICT DO NOTHING RETURNING``: a nonce not returned is a replay), the version-checked
+request UPDATEs and the rota UPDATEs in one executemany per set of columns, the audit rows in
+one executemany (a row whose id a send needs goes alone), one commit — all of it one
+synchronous unit of work (``Store.direct``, in one explicit transaction), not a round trip
+through aiosqlite's thread per statement. Each change
 keeps its own outcome: a replay or a lost race (version changed) fails that change only —
 nothing of it is written — and its caller retries or refuses as before.
 """
