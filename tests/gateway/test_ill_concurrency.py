@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 
 from gateway import registry
@@ -55,6 +56,42 @@ async def test_two_hundred_concurrent_requests_answers_and_actions(store, settin
                                      .group_by(ill_requests.c.status))).all()
     assert notes == N
     assert dict(states) == {"WillSupply": N - 1, "Loaned": 1}
+
+
+async def test_a_group_commit_writes_its_audit_rows_in_one_statement(store, settings):
+    """SQLite: the messages saved together insert their audit rows in one executemany per
+    batch, not one INSERT each (SQLAlchemy inserts rows one by one when RETURNING must keep
+    their order, which only a message sent out needs)."""
+    if store.dialect != "sqlite":
+        pytest.skip("group commit is SQLite's (PostgreSQL writes concurrently)")
+    for code in ("US-BOR", "US-LE"):
+        await registry.add_member(store, code, code)
+    cluster = await add_cluster(store, ["US-LE"])
+    async with store.connect() as conn:
+        borrower = Principal("staff", "US-BOR", await registry.member_id(conn, "US-BOR"))
+        lender = Principal("staff", "US-LE", await registry.member_id(conn, "US-LE"))
+    broker = Broker(store, settings, load_gateway_key(settings.gateway_key_file, settings.db))
+    created = await asyncio.gather(*[
+        broker.create(borrower, {"cluster_id": cluster, "service_type": "Loan",
+                                 "patron_ref": f"p-{n}"}) for n in range(50)])
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement.split("(")[0].strip())
+    engine = store.direct().engine
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        await asyncio.gather(*[broker.act(lender, r["id"], "WillSupply", {}) for r in created])
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    transactions = statements.count("BEGIN IMMEDIATE")
+    inserts = statements.count("INSERT INTO ill_messages")
+    assert 0 < transactions < 50                    # the answers were saved in batches
+    assert inserts <= transactions                  # one audit INSERT per batch at most
+    async with store.connect() as conn:
+        audited = await conn.scalar(sa.select(sa.func.count()).select_from(ill_messages)
+                                    .where(ill_messages.c.kind == "supplyingAgencyMessage"))
+    assert audited == 50
 
 
 def _count_peer_loads(monkeypatch, delay: float = 0.0) -> list[int]:
