@@ -58,12 +58,11 @@ async def test_two_hundred_concurrent_requests_answers_and_actions(store, settin
     assert dict(states) == {"WillSupply": N - 1, "Loaned": 1}
 
 
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)   # group commit is SQLite's
 async def test_a_group_commit_writes_its_audit_rows_in_one_statement(store, settings):
     """SQLite: the messages saved together insert their audit rows in one executemany per
     batch, not one INSERT each (SQLAlchemy inserts rows one by one when RETURNING must keep
     their order, which only a message sent out needs)."""
-    if store.dialect != "sqlite":
-        pytest.skip("group commit is SQLite's (PostgreSQL writes concurrently)")
     for code in ("US-BOR", "US-LE"):
         await registry.add_member(store, code, code)
     cluster = await add_cluster(store, ["US-LE"])
