@@ -31,6 +31,10 @@ inserts (576 -> 928/s), FreshRecords + merged records handed to the listeners (-
 one thread hop per SQLite statement (+11 %), no deletes for new clusters (~820 -> ~1,080/s);
 key holders in two statements and links not read back were not measured alone. At the start of the session a
 quiet machine gave c = 138/s on the identical-clone corpus (clusters re-merged per page).
+Measured 2026-12-06, quiet: 50k a 1,875/s, b 19,539/s, c 1,575/s (c/a 0.84, c/b 0.08; peak
+RSS 218 MB including the mapped database pages); 20 members: floor 1.18 s alone, 2.62 s
+together (2.23x), LibGate 2.57 s alone, 40.45 s together (15.75x). The harvesting process
+ran at 91 % of a core, its conversion worker at 44 %.
 Why the targets stay out of reach on 2 cores: every page also writes clusters, merged
 records, search rows and OAI sets (issue 4) — about 1 ms of Python and SQLite per record.
 """
