@@ -82,9 +82,14 @@ async def load_profiles(conn: AsyncConnection, record_ids: Collection[int],
             wanted.append(rid)
             continue
         if known.normalized.get("record_type", "bibliographic") == "bibliographic":
-            profiles[rid] = profile_of(known.normalized, record_id=rid,
-                                       member=member_info[known.member_id][0],
-                                       local_id=known.local_id)
+            made = known.profile        # made ahead in a harvest worker: only ids missing
+            if made is not None:
+                made.record_id, made.member = rid, member_info[known.member_id][0]
+                profiles[rid] = made
+            else:
+                profiles[rid] = profile_of(known.normalized, record_id=rid,
+                                           member=member_info[known.member_id][0],
+                                           local_id=known.local_id)
     for batch in chunks(sorted(wanted)):
         rows = (await conn.execute(sa.select(
             records.c.id, records.c.member_id, records.c.local_id, records.c.deleted,

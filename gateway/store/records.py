@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store.engine import DumpedJSON, dumps_json
 from gateway.store.schema import holdings, quarantine, records
+from protocols.matching.keys import Profile
 from protocols.records import NormalizedRecord
 
 # Bump when the normalizer's output changes, so a re-ingest of unchanged bytes refreshes rows.
@@ -36,6 +37,9 @@ class IncomingRecord:
     # dumps_json(normalized.to_dict()) when made ahead (a harvest worker does it off the
     # event loop's core); cleared whenever ``normalized`` changes
     normalized_json: str | None = None
+    # the match profile, made ahead with the JSON (record id 0, member ""): the index fills
+    # those in instead of profiling the record again; cleared with ``normalized_json``
+    profile: Profile | None = None
 
     def dump_normalized(self) -> None:
         """Serialize ``normalized`` now (in a worker), so storing it needs no JSON work."""
@@ -57,6 +61,7 @@ class FreshRecord:
     local_id: str
     normalized: dict[str, Any]
     created: bool = False       # inserted by this batch (not an update of a stored record)
+    profile: Profile | None = None      # ``IncomingRecord.profile``, when made ahead
 
 
 @dataclass(slots=True)
@@ -121,7 +126,8 @@ def _fresh(counts: BatchCounts, member_id: int, record_id: int, item: IncomingRe
            created: bool = False) -> None:
     if item.normalized is not None and not item.deleted:
         counts.fresh[record_id] = FreshRecord(member_id, item.local_id,
-                                              orjson.loads(item.normalized_json), created)
+                                              orjson.loads(item.normalized_json), created,
+                                              item.profile)
 
 
 async def _existing(conn: AsyncConnection, member_id: int, local_ids: list[str]) -> dict[str, Any]:
@@ -163,6 +169,7 @@ async def upsert_batch(conn: AsyncConnection, member_id: int, run_id: int | None
                 if item.normalized is not None:
                     item.normalized.local_id = lid
                     item.normalized_json = None
+                    item.profile = None
         seen.add(lid)
         final[lid] = item                 # harvest: the last version in a batch wins
 
