@@ -20,8 +20,8 @@ an anchor run in the same process: one bare pass reading every record's normaliz
 Measured 2026-12-06 on a quiet 2-core machine: 250k records 31.6 s (7,917 records/s, peak
 RSS 546 MB), 500k 72.6 s (6,887 records/s, 903 MB; workers 193 MB); time ratio 2.30 (1.12
 against the anchor; 1.79 in an earlier run the same day, 2.20 in a later one: 500k 87.2 s,
-905 MB). Before the rebuild read the file
-unmapped (same day): 500k 84.5 s, peak RSS 1,516 MB — the mapped pages of the database.
+905 MB). Before the rebuild read the file unmapped (same day): 500k 84.5 s, peak RSS
+1,516 MB — the mapped pages of the database.
 """
 
 from __future__ import annotations

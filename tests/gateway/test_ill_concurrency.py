@@ -20,18 +20,28 @@ from tests.gateway.ill_consortium import add_cluster
 N = 200
 
 
-async def test_two_hundred_concurrent_requests_answers_and_actions(store, settings):
+async def _borrower_and_lender(store, settings) -> tuple[Broker, Principal, Principal]:
+    """US-BOR borrows, US-LE (served inside LibGate) holds the one cluster; their staff."""
     for code in ("US-BOR", "US-LE"):
         await registry.add_member(store, code, code)
-    cluster = await add_cluster(store, ["US-LE"])
     async with store.connect() as conn:
         borrower = Principal("staff", "US-BOR", await registry.member_id(conn, "US-BOR"))
         lender = Principal("staff", "US-LE", await registry.member_id(conn, "US-LE"))
-    broker = Broker(store, settings, load_gateway_key(settings.gateway_key_file, settings.db))
+    return (Broker(store, settings, load_gateway_key(settings.gateway_key_file, settings.db)),
+            borrower, lender)
 
-    created = await asyncio.gather(*[
+
+async def _requests(broker: Broker, borrower: Principal, count: int) -> list[dict]:
+    """``count`` loan requests of the borrower, made concurrently, for one new cluster."""
+    cluster = await add_cluster(broker.store, ["US-LE"])
+    return await asyncio.gather(*[
         broker.create(borrower, {"cluster_id": cluster, "service_type": "Loan",
-                                 "patron_ref": f"p-{n}"}) for n in range(N)])
+                                 "patron_ref": f"p-{n}"}) for n in range(count)])
+
+
+async def test_two_hundred_concurrent_requests_answers_and_actions(store, settings):
+    broker, borrower, lender = await _borrower_and_lender(store, settings)
+    created = await _requests(broker, borrower, N)
     assert len({r["ref"] for r in created}) == N
     assert {(r["state"], r["supplier"], r["position"]) for r in created} == {
         ("in-progress", "US-LE", 1)}
@@ -63,16 +73,8 @@ async def test_a_group_commit_writes_its_audit_rows_in_one_statement(store, sett
     """SQLite: the messages saved together insert their audit rows in one executemany per
     batch, not one INSERT each (SQLAlchemy inserts rows one by one when RETURNING must keep
     their order, which only a message sent out needs)."""
-    for code in ("US-BOR", "US-LE"):
-        await registry.add_member(store, code, code)
-    cluster = await add_cluster(store, ["US-LE"])
-    async with store.connect() as conn:
-        borrower = Principal("staff", "US-BOR", await registry.member_id(conn, "US-BOR"))
-        lender = Principal("staff", "US-LE", await registry.member_id(conn, "US-LE"))
-    broker = Broker(store, settings, load_gateway_key(settings.gateway_key_file, settings.db))
-    created = await asyncio.gather(*[
-        broker.create(borrower, {"cluster_id": cluster, "service_type": "Loan",
-                                 "patron_ref": f"p-{n}"}) for n in range(50)])
+    broker, borrower, lender = await _borrower_and_lender(store, settings)
+    created = await _requests(broker, borrower, 50)
     statements: list[str] = []
 
     def seen(_conn, _cursor, statement, *_args) -> None:
