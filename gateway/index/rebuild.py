@@ -162,8 +162,15 @@ async def _rebuild(conn: AsyncConnection, policy: ClusterPolicy, offload: Offloa
     all_decisions = await decisions(conn)
     merges, splits = decision_pairs(all_decisions, {
         (p.member, p.local_id): p.record_id for p in ordered} if all_decisions else {})
-    plan = plan_clusters(ordered, policy=policy.match_policy, key_limit=policy.key_limit,
-                         max_size=policy.max_size, merges=merges, splits=splits)
+    # SQLite builds the match-key indexes on its own thread (the GIL released) while the
+    # plan is made on another: the two longest steps that each keep one core busy overlap
+    keys_indexed = asyncio.ensure_future(create_indexes(conn, indexes, ("match_keys",)))
+    try:
+        plan = await asyncio.to_thread(
+            plan_clusters, ordered, policy=policy.match_policy, key_limit=policy.key_limit,
+            max_size=policy.max_size, merges=merges, splits=splits)
+    finally:
+        await keys_indexed             # the connection is used by one statement at a time
     del ordered                            # the merge pass below needs no profiles
     chosen = assign_ids(plan.groups, old)
     stamp = now()
@@ -222,7 +229,7 @@ async def _rebuild(conn: AsyncConnection, policy: ClusterPolicy, offload: Offloa
             {"cluster_id": cid, "record_a": link.record_a, "record_b": link.record_b,
              "rule": link.rule, "evidence": link.evidence, "created_at": stamp}
             for cid, link in batch])
-    await create_indexes(conn, indexes, ("match_keys", "cluster_links", "cluster_records"))
+    await create_indexes(conn, indexes, ("cluster_links", "cluster_records"))
     timings.clustering += time.perf_counter() - started
     started = time.perf_counter()
     await create_indexes(conn, indexes, ("search_docs", "cluster_identifiers",

@@ -136,19 +136,22 @@ async def test_bulk_rebuild_matches_the_incremental_path(store, workers):
         assert await index_definitions(conn) == indexes
 
 
-async def test_a_failed_rebuild_leaves_the_index_as_it_was(store, monkeypatch):
+# planning: on SQLite the match-key indexes are being built meanwhile, on the same connection
+@pytest.mark.parametrize("failing", ["gateway.index.rebuild.plan_clusters",
+                                     "gateway.index.bulk.merge_clusters"])
+async def test_a_failed_rebuild_leaves_the_index_as_it_was(store, monkeypatch, failing):
     """One transaction: the rows, and on SQLite the indexes it dropped for the bulk insert,
-    come back when the rebuild fails half-way (here: while merging the clusters)."""
+    come back when the rebuild fails half-way (while planning, or merging the clusters)."""
     await load(store)
     async with store.connect() as conn:
         before = await snapshot(conn)
         indexes = await index_definitions(conn)
 
-    def broken(*_args):
-        raise RuntimeError("merge failed")
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("step failed")
 
-    monkeypatch.setattr("gateway.index.bulk.merge_clusters", broken)
-    with pytest.raises(RuntimeError, match="merge failed"):
+    monkeypatch.setattr(failing, broken)
+    with pytest.raises(RuntimeError, match="step failed"):
         async with store.begin() as conn:
             await rebuild(conn, workers=0)
     async with store.connect() as conn:
