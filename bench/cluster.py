@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import resource
 import subprocess
@@ -197,6 +198,11 @@ def reset_peak_rss() -> bool:
         return False
 
 
+def cpu_seconds(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def peak_rss_kib() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -214,13 +220,30 @@ def child(path: str, count: int) -> None:
     # the anchor read the whole file (mapped: searches map it, see store.engine): its pages
     # were in this process's peak; start the peak afresh so what is reported is the rebuild's
     fresh_peak = reset_peak_rss()
+    before = cpu_seconds(resource.RUSAGE_SELF)
     result = asyncio.run(timed_rebuild(Path(path)))
+    # the workers have been joined when the rebuild returns: their CPU is in RUSAGE_CHILDREN
+    result["cpu_self"] = cpu_seconds(resource.RUSAGE_SELF) - before
+    result["cpu_workers"] = cpu_seconds(resource.RUSAGE_CHILDREN)
     result["anchor_seconds"] = anchor
     result["peak_rss_mb"] = (peak_rss_kib() if fresh_peak else resource.getrusage(
         resource.RUSAGE_SELF).ru_maxrss) / 1024
     # the largest of the rebuild's worker processes (each has its own; 0 without workers)
     result["worker_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps(result))
+
+
+def cpu_line(size: int, result: dict) -> str:
+    """What the rebuild cost in CPU, and what the target rate would leave it on this
+    machine's cores (the ceiling no overlap of the work can lift)."""
+    cores = os.cpu_count() or 1
+    used = result["cpu_self"] + result["cpu_workers"]
+    allowed = size / 20_000 * cores
+    return (f"          CPU: rebuilding process {result['cpu_self']:.1f}s + workers "
+            f"{result['cpu_workers']:.1f}s = {used:.1f}s ({used / size * 1e6:.0f} µs a record), "
+            f"{used / result['seconds']:.2f} of {cores} cores busy on average; at 20,000 "
+            f"records/s {cores} cores give {allowed:.1f}s ({cores / 20_000 * 1e6:.0f} µs a "
+            f"record)")
 
 
 def main() -> None:
@@ -255,6 +278,7 @@ def main() -> None:
             print("          split: " + ", ".join(
                 f"{part} {seconds:.1f}s ({seconds / result['seconds']:.0%})"
                 for part, seconds in split.items()), flush=True)
+            print(cpu_line(size, result), flush=True)
     if len(sizes) >= 2:
         small, large = sizes[0], sizes[-1]
         ratio = results[large]["seconds"] / results[small]["seconds"]
