@@ -149,7 +149,7 @@ class Ingest:
         if not batch and not rejected:
             return
         read = len(batch) + sum(1 for q in rejected if q.reason != "unterminated-trailer")
-        async with self.store.begin() as conn:
+        async with self.store.begin_bulk() as conn:
             counts: BatchCounts = await upsert_batch(conn, self.member_id, report.run_id, batch,
                                                      endpoint_id=self.endpoint_id,
                                                      rename_duplicates=True)
@@ -174,7 +174,7 @@ class Ingest:
             log.warning("member %s: --replace ignored, %s yielded no records", self.member,
                         self.shown_source)
             return
-        async with self.store.begin() as conn:
+        async with self.store.begin_bulk() as conn:
             gone: list[int] = []
             report.deleted = await mark_absent_deleted(conn, self.member_id, report.run_id,
                                                        self.endpoint_id, touched=gone)

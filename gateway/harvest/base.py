@@ -131,7 +131,7 @@ class EndpointHarvest:
             self.report.response_date = response_date
         read = len(items) + len(rejected)
         retries, self.pending_retries = self.pending_retries, 0
-        async with self.store.begin() as conn:
+        async with self.store.begin_bulk() as conn:
             counts = await upsert_batch(conn, self.member_id, self.report.run_id, items,
                                         endpoint_id=self.endpoint.id)
             await add_quarantine(conn, self.member_id, self.report.run_id, self.shown_url,
@@ -159,7 +159,7 @@ class EndpointHarvest:
     async def _finish(self, *, diff_deletions: bool) -> None:
         """Close the run; with ``diff_deletions`` (full harvest of a server that does not keep
         deletions) records not seen by this run are marked deleted — unless it saw none."""
-        async with self.store.begin() as conn:
+        async with self.store.begin_bulk() as conn:
             if diff_deletions:
                 # the run row, not this process's report: a resumed run counts earlier pages
                 run = await get_run(conn, self.report.run_id)

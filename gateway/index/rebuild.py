@@ -27,10 +27,8 @@ changed setting) — and with ``repair`` re-clusters the records involved.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import deque
-from collections.abc import AsyncIterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -49,6 +47,7 @@ from gateway.index.store import (
     assign_ids, chunks, decisions, live_record_pages, member_table, now,
 )
 from gateway.oai_provider import refresh_sets
+from gateway.store.engine import unmapped
 from gateway.store.schema import cluster_links, cluster_records, clusters, match_keys, records
 from gateway.workers import Offload, discard
 from protocols.matching import Link, Profile, plan_clusters
@@ -124,26 +123,9 @@ async def rebuild(conn: AsyncConnection, *, policy: ClusterPolicy | None = None,
     with without_cyclic_gc():
         if workers is None:
             workers = await _worker_count(conn, policy)
-        async with _unmapped(conn):
+        async with unmapped(conn):          # it reads the whole file
             with Offload(workers) as offload:
                 return await _rebuild(conn, policy, offload)
-
-
-@contextlib.asynccontextmanager
-async def _unmapped(conn: AsyncConnection) -> AsyncIterator[None]:
-    """SQLite: the rebuild reads the whole database file; through the memory map (which
-    searches use) every page it touched stayed in this process's resident set — 1.5 GB at
-    500k records, over the 1 GB the rebuild may take. Read through the page cache instead
-    (the OS caches the file either way), and map again afterwards."""
-    if conn.dialect.name != "sqlite":
-        yield
-        return
-    size = int(await conn.scalar(sa.text("PRAGMA mmap_size")) or 0)
-    await conn.execute(sa.text("PRAGMA mmap_size=0"))
-    try:
-        yield
-    finally:
-        await conn.execute(sa.text(f"PRAGMA mmap_size={size}"))
 
 
 async def _rebuild(conn: AsyncConnection, policy: ClusterPolicy, offload: Offload

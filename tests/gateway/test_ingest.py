@@ -150,6 +150,35 @@ async def test_replace_marks_absent_records_deleted_but_never_on_empty(store, tm
     assert back.updated == 40                          # deleted records come back
 
 
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)   # the memory map is SQLite's
+async def test_batches_are_written_unmapped_even_when_one_fails(store, monkeypatch):
+    """Ingest batches read SQLite through the page cache (see gateway.store.engine.unmapped);
+    the connection gets its memory map back afterwards, also when a batch fails."""
+    import gateway.ingest as ingest_module
+    code = await _member_with(store)
+    source = str(require_shared("data", "marc", "folio", "100.mrc"))
+    during: list[int] = []
+    upsert = ingest_module.upsert_batch
+
+    async def spy(conn, *args, **kwargs):
+        during.append(await conn.scalar(sa.text("PRAGMA mmap_size")))
+        return await upsert(conn, *args, **kwargs)
+    monkeypatch.setattr(ingest_module, "upsert_batch", spy)
+    await ingest(store, code, source)
+    assert during and set(during) == {0}
+    async with store.connect() as conn:
+        mapped = await conn.scalar(sa.text("PRAGMA mmap_size"))
+    assert mapped > 0
+
+    async def failing(conn, *args, **kwargs):
+        raise RuntimeError("batch failed")
+    monkeypatch.setattr(ingest_module, "upsert_batch", failing)
+    with pytest.raises(RuntimeError, match="batch failed"):
+        await ingest(store, code, source)
+    async with store.connect() as conn:
+        assert await conn.scalar(sa.text("PRAGMA mmap_size")) == mapped
+
+
 async def test_repeated_001_in_one_file_is_kept_under_a_new_id(store, tmp_path):
     source = require_shared("data", "marc", "folio", "100.mrc")
     one = source.read_bytes().split(b"\x1d")[0] + b"\x1d"
