@@ -35,8 +35,13 @@ Measured 2026-12-06, quiet: 50k a 1,875/s, b 19,539/s, c 1,575/s (c/a 0.84, c/b 
 RSS 218 MB including the mapped database pages); 20 members: floor 1.18 s alone, 2.62 s
 together (2.23x), LibGate 2.57 s alone, 40.45 s together (15.75x). The harvesting process
 ran at 91 % of a core, its conversion worker at 44 %.
-Why the targets stay out of reach on 2 cores: every page also writes clusters, merged
-records, search rows and OAI sets (issue 4) — about 1 ms of Python and SQLite per record.
+Later the same day: 50k a 1,790/s, b 19,378/s, c 1,631/s (c/a 0.91); 200k c 1,459/s, peak
+RSS 176 MB + 86 MB worker once page commits read SQLite unmapped (573 MB before); 20
+members: floor 1.22 s alone, 2.11 s together (1.74x), LibGate 2.56 s / 34.54 s.
+Why the targets stay out of reach on 2 cores (the CPU line): every page also writes
+clusters, merged records, search rows and OAI sets (issue 4) — LibGate spends ~520 µs of
+CPU a record in the harvesting process and ~300 µs in its worker, where the target rate
+leaves ~258 µs for everything; and the floor alone misses the 20-member ratio.
 """
 
 from __future__ import annotations
