@@ -24,6 +24,9 @@ average 1.1-3.0 before a run (the benchmark itself adds ~1):
     keyword, no facets          p50  6.2-7.2 ms   p95 28.8-31.8 ms   before 15.3-25.7 / 42.2-81.2
     ISBN lookup                 p50 0.46-0.71 ms  p95 0.69-1.17 ms   before 2.6-6.0 / 3.6-11.8
 
+Measured 2026-12-06 on a quiet machine, fresh build: keyword with facets p50 3.83 ms, p95
+18.54 ms; no facets 2.15 / 12.37 ms; ISBN 0.38 / 0.43 ms; LIKE 403 / 623 ms p50.
+
     python bench/search.py [--size 1000000] [--queries 1000] [--baseline-sample 60]
                            [--db /tmp/libgate-search-bench.db] [--reuse]
 """
