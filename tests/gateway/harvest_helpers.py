@@ -1,4 +1,5 @@
-"""Shared helpers of the harvest tests: real records for the fake member, a harvest call."""
+"""Shared helpers of the harvest (and ingest) tests: real records for the fake member, a
+harvest call, what the store's connections see."""
 
 from __future__ import annotations
 
@@ -75,3 +76,21 @@ async def stored_titles(store: Store) -> dict[str, str | None]:
     async with store.connect() as conn:
         rows = (await conn.execute(sa.select(records.c.local_id, records.c.title))).all()
     return {r.local_id: r.title for r in rows}
+
+
+def mmap_sizes_seen(monkeypatch, module) -> list[int]:
+    """Spy on ``module.upsert_batch`` (harvest pages and ingest batches write through it):
+    the SQLite ``mmap_size`` of its connection at each call."""
+    seen: list[int] = []
+    upsert = module.upsert_batch
+
+    async def spy(conn, *args, **kwargs):
+        seen.append(await conn.scalar(sa.text("PRAGMA mmap_size")))
+        return await upsert(conn, *args, **kwargs)
+    monkeypatch.setattr(module, "upsert_batch", spy)
+    return seen
+
+
+async def mmap_size(store: Store) -> int:
+    async with store.connect() as conn:
+        return await conn.scalar(sa.text("PRAGMA mmap_size"))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 
 from tests.fakes.fake_member import FakeMember, FakeRecord
-from tests.gateway.harvest_helpers import harvest, real_fake_records, stored, stored_titles
+from tests.gateway.harvest_helpers import (
+    harvest, mmap_size, mmap_sizes_seen, real_fake_records, stored, stored_titles,
+)
 from tests.shared_data import require_shared
 
 
@@ -36,22 +37,14 @@ async def test_pages_are_committed_unmapped_and_the_map_comes_back(store, settin
     harvest read stayed in the harvesting process's resident set (573 MB at 200,000
     records, over the 300 MB a harvest may take). Searches keep the map afterwards."""
     import gateway.harvest.base as base
-    during: list[int] = []
-    upsert = base.upsert_batch
-
-    async def spy(conn, *args, **kwargs):
-        during.append(await conn.scalar(sa.text("PRAGMA mmap_size")))
-        return await upsert(conn, *args, **kwargs)
-    monkeypatch.setattr(base, "upsert_batch", spy)
-    async with store.connect() as conn:
-        mapped = await conn.scalar(sa.text("PRAGMA mmap_size"))
+    during = mmap_sizes_seen(monkeypatch, base)
+    mapped = await mmap_size(store)
     assert mapped > 0            # SQLITE_MMAP_BYTES, capped by SQLite's compile-time limit
     async with FakeMember(list(source), page_size=10) as member:
         report = await harvest(store, settings, member.url)
     assert report.status == "succeeded", report.error
     assert during == [0, 0, 0, 0]
-    async with store.connect() as conn:
-        assert await conn.scalar(sa.text("PRAGMA mmap_size")) == mapped
+    assert await mmap_size(store) == mapped
 
 
 @pytest.mark.parametrize(("scenario", "expected_waits"), [

@@ -17,6 +17,7 @@ from gateway.ingest import ingest, process_raw
 from gateway.store.records import IncomingRecord, QuarantineEntry
 from gateway.store.schema import quarantine, records
 from protocols.marc import MarcStreamReader
+from tests.gateway.harvest_helpers import mmap_size, mmap_sizes_seen
 from tests.shared_data import DATA, require_shared
 
 MARC_SUFFIXES = {".mrc", ".dat", ".marc", ".xml", ""}
@@ -157,26 +158,19 @@ async def test_batches_are_written_unmapped_even_when_one_fails(store, monkeypat
     import gateway.ingest as ingest_module
     code = await _member_with(store)
     source = str(require_shared("data", "marc", "folio", "100.mrc"))
-    during: list[int] = []
-    upsert = ingest_module.upsert_batch
-
-    async def spy(conn, *args, **kwargs):
-        during.append(await conn.scalar(sa.text("PRAGMA mmap_size")))
-        return await upsert(conn, *args, **kwargs)
-    monkeypatch.setattr(ingest_module, "upsert_batch", spy)
+    during = mmap_sizes_seen(monkeypatch, ingest_module)
+    mapped = await mmap_size(store)
+    assert mapped > 0
     await ingest(store, code, source)
     assert during and set(during) == {0}
-    async with store.connect() as conn:
-        mapped = await conn.scalar(sa.text("PRAGMA mmap_size"))
-    assert mapped > 0
+    assert await mmap_size(store) == mapped
 
     async def failing(conn, *args, **kwargs):
         raise RuntimeError("batch failed")
     monkeypatch.setattr(ingest_module, "upsert_batch", failing)
     with pytest.raises(RuntimeError, match="batch failed"):
         await ingest(store, code, source)
-    async with store.connect() as conn:
-        assert await conn.scalar(sa.text("PRAGMA mmap_size")) == mapped
+    assert await mmap_size(store) == mapped
 
 
 async def test_repeated_001_in_one_file_is_kept_under_a_new_id(store, tmp_path):
