@@ -113,9 +113,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Politeness: seconds between the starts of two requests to the same host.",
             float, _non_negative),
     Setting("harvest_workers", _DEFAULT_HARVEST_WORKERS,
-            "Processes that parse, normalize and match-profile harvested pages while the "
-            "gateway commits the previous page (0: in the gateway process; default: one per "
-            "core beyond the first, at most 2).", int, _non_negative),
+            "Processes that parse, normalize and match-profile harvested pages and ingested "
+            "MARC batches while the gateway commits the previous ones (0: in the gateway "
+            "process; default: one per core beyond the first, at most 2).", int,
+            _non_negative),
     Setting("harvest_overlap", 120.0,
             "Seconds subtracted from the server's last responseDate for the next incremental "
             "`from`, so records stamped during the previous run are not missed.",

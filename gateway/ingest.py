@@ -6,10 +6,14 @@ raw bytes); the run's report counts both. Re-ingesting the same file changes not
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+
+import orjson
 
 from connectors.marcfile import MarcFileConnector, is_url
 from gateway.index import recluster_records
@@ -20,7 +24,9 @@ from gateway.store.records import (
     upsert_batch,
 )
 from gateway.store.runs import add_counts, finish_run, start_run
+from gateway.workers import Offload, discard
 from protocols.errors import MarcError, NormalizationError
+from protocols.matching.keys import profile_of
 from protocols.marc import MarcStreamReader, RawRecord, decode_record, marc_local_id
 from protocols.normalize import normalize_marc
 from protocols.redaction import redact_url
@@ -70,14 +76,38 @@ def process_raw(raw: RawRecord) -> IncomingRecord | QuarantineEntry:
                           raw_syntax=raw.syntax)
 
 
+def convert_batch(raws: Sequence[RawRecord]) -> list[IncomingRecord | QuarantineEntry]:
+    """``process_raw`` of a batch, with each record's JSON and match profile made too (in a
+    worker process when there are cores, as a harvest page's are). A reader bug costs its
+    record, never the night's ingest: it is quarantined with its bytes (``reader-bug``)."""
+    out: list[IncomingRecord | QuarantineEntry] = []
+    for raw in raws:
+        try:
+            outcome = process_raw(raw)
+            if isinstance(outcome, IncomingRecord):
+                outcome.dump_normalized()
+                if outcome.normalized.record_type == "bibliographic":
+                    # from the JSON as the store will hand it back, as the index would make it
+                    outcome.profile = profile_of(orjson.loads(outcome.normalized_json),
+                                                 record_id=0, member="",
+                                                 local_id=outcome.local_id)
+        except Exception as exc:  # noqa: BLE001 - a reader bug: keep the bytes
+            outcome = QuarantineEntry(position=raw.position, byte_offset=raw.offset,
+                                      raw=raw.data, reason="reader-bug",
+                                      detail=f"{exc.__class__.__name__}: {exc}")
+        out.append(outcome)
+    return out
+
+
 class Ingest:
     """One ingest run of one member's file."""
 
     def __init__(self, store: Store, member: str, source: str, *, replace: bool = False,
                  batch_size: int = 500, connector: MarcFileConnector | None = None,
                  progress: Callable[[IngestReport], None] | None = None,
-                 endpoint_id: int | None = None) -> None:
+                 endpoint_id: int | None = None, workers: int = 0) -> None:
         self.store = store
+        self.workers = workers              # processes converting batches (harvest_workers)
         self.endpoint_id = endpoint_id
         self.member = member
         self.source = source
@@ -112,32 +142,50 @@ class Ingest:
         return report
 
     async def _stream(self, report: IngestReport) -> None:
+        """Read the file in batches; each batch is converted (``convert_batch``, in worker
+        processes when ``workers``) while the batches before it are written."""
         reader = MarcStreamReader()
-        batch: list[IncomingRecord] = []
-        rejected: list[QuarantineEntry] = []
-        async for chunk in self.connector.chunks(self.source):
-            for raw in reader.feed(chunk):
-                self._take(raw, batch, rejected, report)
-                if len(batch) + len(rejected) >= self.batch_size:
-                    await self._flush(batch, rejected, report)
-                    batch, rejected = [], []
-        for raw in reader.close():
-            self._take(raw, batch, rejected, report)
-        await self._flush(batch, rejected, report)
+        raws: list[RawRecord] = []
+        in_flight: deque[tuple[asyncio.Future, list[RawRecord]]] = deque()
+        with Offload(self.workers) as offload:
+            depth = max(1, 2 * offload.workers)
 
-    def _take(self, raw: RawRecord, batch: list[IncomingRecord],
-              rejected: list[QuarantineEntry], report: IngestReport) -> None:
-        try:
-            outcome = process_raw(raw)
-        except Exception as exc:  # a reader bug must not cost the night's ingest: keep bytes
-            log.exception("reader bug on member %s record %s of %s", self.member, raw.position,
-                          self.shown_source)
-            outcome = QuarantineEntry(position=raw.position, byte_offset=raw.offset,
-                                      raw=raw.data, reason="reader-bug",
-                                      detail=f"{exc.__class__.__name__}: {exc}")
+            async def write_oldest() -> None:
+                future, batch_raws = in_flight.popleft()
+                batch: list[IncomingRecord] = []
+                rejected: list[QuarantineEntry] = []
+                for raw, outcome in zip(batch_raws, await future, strict=True):
+                    self._sort(raw, outcome, batch, rejected, report)
+                await self._flush(batch, rejected, report)
+
+            try:
+                async for chunk in self.connector.chunks(self.source):
+                    for raw in reader.feed(chunk):
+                        raws.append(raw)
+                        if len(raws) >= self.batch_size:
+                            in_flight.append((offload.submit(convert_batch, raws), raws))
+                            raws = []
+                            while len(in_flight) > depth:
+                                await write_oldest()
+                raws.extend(reader.close())
+                if raws:
+                    in_flight.append((offload.submit(convert_batch, raws), raws))
+                while in_flight:
+                    await write_oldest()
+            finally:
+                discard(future for future, _raws in in_flight)
+
+    def _sort(self, raw: RawRecord, outcome: IncomingRecord | QuarantineEntry,
+              batch: list[IncomingRecord], rejected: list[QuarantineEntry],
+              report: IngestReport) -> None:
         if isinstance(outcome, QuarantineEntry):
-            log.warning("member %s: record %s of %s quarantined: %s (%s)", self.member,
-                        outcome.position, self.shown_source, outcome.reason, outcome.detail)
+            if outcome.reason == "reader-bug":
+                log.error("reader bug on member %s record %s of %s: %s", self.member,
+                          raw.position, self.shown_source, outcome.detail)
+            else:
+                log.warning("member %s: record %s of %s quarantined: %s (%s)", self.member,
+                            outcome.position, self.shown_source, outcome.reason,
+                            outcome.detail)
             if raw.syntax == "trailer":
                 report.trailer_bytes += len(raw.data)
             rejected.append(outcome)

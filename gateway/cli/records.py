@@ -40,7 +40,8 @@ def ingest_cmd(ctx: click.Context, member: str, source: str, replace: bool,
                                          f"{report.quarantined} quarantined")
         with progress:
             return await ingest(store, member, source, replace=replace,
-                                batch_size=settings.ingest_batch_size, progress=show)
+                                batch_size=settings.ingest_batch_size, progress=show,
+                                workers=settings.harvest_workers)
     report = run_async(ctx, action)
     if as_json:
         emit_json(report.to_dict())

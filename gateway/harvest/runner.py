@@ -118,7 +118,7 @@ class Harvester:
         connector = MarcFileConnector(timeout=self.settings.http_timeout, session=session)
         job = Ingest(self.store, target.member, endpoint.url or endpoint.path, replace=True,
                      batch_size=self.settings.ingest_batch_size, connector=connector,
-                     endpoint_id=endpoint.id)
+                     endpoint_id=endpoint.id, workers=self.settings.harvest_workers)
         try:
             result = await job.run()
         except ConnectorError as exc:   # unreadable export: reported, the others go on

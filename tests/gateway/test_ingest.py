@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from gateway import catalogue, registry
 from gateway.ingest import ingest, process_raw
 from gateway.store.records import IncomingRecord, QuarantineEntry
-from gateway.store.schema import quarantine, records
+from gateway.store.schema import match_keys, quarantine, records
 from protocols.marc import MarcStreamReader
 from tests.gateway.harvest_helpers import mmap_size, mmap_sizes_seen
 from tests.shared_data import DATA, require_shared
@@ -116,6 +116,43 @@ async def test_leader_claiming_marc8_over_utf8_comes_out_right(store):
     text = repr(normalized)
     assert "Ã" not in text and "\ufffd" not in text
     assert all(any("UTF-8" in r for r in n["repairs"]) for n in normalized)
+
+
+async def _stored(store, code: str) -> dict:
+    """What an ingest left of member ``code``: records, keys and quarantine, by local id."""
+    async with store.connect() as conn:
+        rows = (await conn.execute(sa.select(records.c.id, records.c.local_id,
+                                             records.c.normalized, records.c.raw,
+                                             records.c.content_hash))).all()
+        keys = (await conn.execute(sa.select(match_keys.c.record_id, match_keys.c.kind,
+                                             match_keys.c.value))).all()
+        held = (await conn.execute(sa.select(quarantine.c.position, quarantine.c.reason,
+                                             quarantine.c.raw))).all()
+    local = {r.id: r.local_id for r in rows}
+    return {"records": sorted((r.local_id, r.content_hash, r.raw, str(r.normalized))
+                              for r in rows),
+            "keys": sorted((local[k.record_id], k.kind, k.value) for k in keys),
+            "quarantine": sorted((q.position, q.reason, q.raw) for q in held)}
+
+
+async def test_batches_converted_in_a_worker_process_store_the_same(store, tmp_path):
+    """`libgate ingest` converts batches in ``harvest_workers`` processes while it writes the
+    ones before: records, match keys and quarantine (a bad trailer here) come out the same
+    as converted in-process, whatever the batch boundaries."""
+    data = b"".join(require_shared("data", "marc", *name.split("/")).read_bytes()
+                    for name in ("folio/100.mrc", "marc4j/008008027.mrc"))
+    path = tmp_path / "mixed.mrc"
+    path.write_bytes(data)
+    code = await _member_with(store)
+    here = await ingest(store, code, str(path), batch_size=7, workers=0)
+    in_process = await _stored(store, code)
+    await registry.remove_member(store, code)
+    code = await _member_with(store)
+    there = await ingest(store, code, str(path), batch_size=7, workers=1)
+    assert (there.added, there.quarantined, there.trailer_bytes) == (
+        here.added, here.quarantined, here.trailer_bytes)
+    assert here.added > 90 and here.quarantined == 1
+    assert await _stored(store, code) == in_process
 
 
 async def test_quarantine_keeps_member_position_reason_and_raw_bytes(store):
