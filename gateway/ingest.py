@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-
-import orjson
+from pathlib import Path
 
 from connectors.marcfile import MarcFileConnector, is_url
 from gateway.index import recluster_records
@@ -26,7 +26,6 @@ from gateway.store.records import (
 from gateway.store.runs import add_counts, finish_run, start_run
 from gateway.workers import Offload, discard
 from protocols.errors import MarcError, NormalizationError
-from protocols.matching.keys import profile_of
 from protocols.marc import MarcStreamReader, RawRecord, decode_record, marc_local_id
 from protocols.normalize import normalize_marc
 from protocols.redaction import redact_url
@@ -85,16 +84,14 @@ def convert_batch(raws: Sequence[RawRecord]) -> list[IncomingRecord | Quarantine
         try:
             outcome = process_raw(raw)
             if isinstance(outcome, IncomingRecord):
-                outcome.dump_normalized()
-                if outcome.normalized.record_type == "bibliographic":
-                    # from the JSON as the store will hand it back, as the index would make it
-                    outcome.profile = profile_of(orjson.loads(outcome.normalized_json),
-                                                 record_id=0, member="",
-                                                 local_id=outcome.local_id)
+                outcome.prepare()
         except Exception as exc:  # noqa: BLE001 - a reader bug: keep the bytes
-            outcome = QuarantineEntry(position=raw.position, byte_offset=raw.offset,
-                                      raw=raw.data, reason="reader-bug",
-                                      detail=f"{exc.__class__.__name__}: {exc}")
+            # where it happened, since the traceback stays in the worker
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            outcome = QuarantineEntry(
+                position=raw.position, byte_offset=raw.offset, raw=raw.data,
+                reason="reader-bug", detail=f"{exc.__class__.__name__}: {exc} (at "
+                f"{Path(where.filename).name}:{where.lineno} in {where.name})")
         out.append(outcome)
     return out
 

@@ -12,12 +12,9 @@ import asyncio
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
-import orjson
-
 from gateway.harvest.convert import oai_record_to_incoming
 from gateway.store.records import IncomingRecord, QuarantineEntry
 from gateway.workers import spawn_pool
-from protocols.matching.keys import profile_of
 from protocols.oaipmh import parse_list_page
 
 
@@ -40,13 +37,7 @@ def convert_oai_page(body: bytes, position: int, max_bytes: int) -> ConvertedPag
         if isinstance(outcome, QuarantineEntry):
             rejected.append(outcome)
         else:
-            # JSON and match profile made here, off the committing process
-            outcome.dump_normalized()
-            if not outcome.deleted and outcome.normalized is not None \
-                    and outcome.normalized.record_type == "bibliographic":
-                # from the JSON as the store will hand it back, as the index would make it
-                outcome.profile = profile_of(orjson.loads(outcome.normalized_json),
-                                             record_id=0, member="", local_id=outcome.local_id)
+            outcome.prepare()             # JSON and match profile, off the committing process
             items.append(outcome)
     for raw, reason in page.bad_records:
         position += 1

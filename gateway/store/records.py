@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store.engine import DumpedJSON, dumps_json
 from gateway.store.schema import holdings, quarantine, records
-from protocols.matching.keys import Profile
+from protocols.matching.keys import Profile, profile_of
 from protocols.records import NormalizedRecord
 
 # Bump when the normalizer's output changes, so a re-ingest of unchanged bytes refreshes rows.
@@ -45,6 +45,17 @@ class IncomingRecord:
         """Serialize ``normalized`` now (in a worker), so storing it needs no JSON work."""
         if self.normalized is not None:
             self.normalized_json = dumps_json(self.normalized.to_dict())
+
+    def prepare(self) -> None:
+        """Everything the store and the index need made ahead, where the record was
+        converted (a harvest or ingest worker): the JSON, and for a live bibliographic
+        record its match profile — made from that JSON as the store will hand it back, as
+        the index would make it (``load_profiles`` fills in record id and member)."""
+        self.dump_normalized()
+        if (not self.deleted and self.normalized is not None
+                and self.normalized.record_type == "bibliographic"):
+            self.profile = profile_of(orjson.loads(self.normalized_json), record_id=0,
+                                      member="", local_id=self.local_id)
 
     @property
     def content_hash(self) -> str:

@@ -118,6 +118,30 @@ async def test_leader_claiming_marc8_over_utf8_comes_out_right(store):
     assert all(any("UTF-8" in r for r in n["repairs"]) for n in normalized)
 
 
+async def test_a_reader_bug_costs_its_record_only_and_keeps_its_bytes(store, monkeypatch):
+    """An exception the reader did not foresee quarantines that record (reason
+    ``reader-bug``, where it happened, its raw bytes) and the ingest goes on."""
+    import gateway.ingest as ingest_module
+    path = require_shared("data", "marc", "folio", "100.mrc")
+    code = await _member_with(store)
+    real = ingest_module.process_raw
+
+    def buggy(raw):
+        if raw.position == 3:
+            raise KeyError("surprise")
+        return real(raw)
+    monkeypatch.setattr(ingest_module, "process_raw", buggy)
+    report = await ingest(store, code, str(path), batch_size=10)
+    assert report.status == "succeeded"
+    assert (report.records_read, report.added, report.quarantined) == (100, 99, 1)
+    async with store.connect() as conn:
+        entry = (await conn.execute(sa.select(quarantine))).one()
+    assert entry.reason == "reader-bug" and entry.position == 3
+    assert entry.detail.startswith("KeyError: 'surprise' (at test_ingest.py:")
+    chunk = path.read_bytes().split(b"\x1d")[2] + b"\x1d"
+    assert entry.raw == chunk
+
+
 async def _stored(store, code: str) -> dict:
     """What an ingest left of member ``code``: records, keys and quarantine, by local id."""
     async with store.connect() as conn:
