@@ -8,8 +8,10 @@ record and thousands of small statements. Here the records stream once in id ord
 holdings); a cluster is handed on as soon as its last record has passed, and its merged
 record, search rows and set specs are made together from the records' JSON by
 ``rebuild_work.merge_clusters`` — in worker processes when there are several cores, while
-this process writes the rows of the batches before. The results are the same as the
-incremental path's (tests/gateway/test_rebuild_bulk.py).
+this process writes the rows of the batches before. On SQLite with workers,
+``merge_all_direct`` sends each cluster's record ids instead and the workers read the
+records themselves (``rebuild_direct``). The results are the same as the incremental
+path's (tests/gateway/test_rebuild_bulk.py).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.index.rebuild_direct import merge_cluster_refs
 from gateway.index.rebuild_work import MergedRows, SourceText, merge_clusters
 from gateway.index.search_sql import pg_insert_docs
 from gateway.index.store import chunks, live_record_pages
@@ -141,6 +144,46 @@ async def merge_all(conn: AsyncConnection, plan: MergePlan, offload: Offload) ->
                                 - (plan.timings.search + plan.timings.sets - others))
 
 
+async def merge_all_direct(conn: AsyncConnection, plan: MergePlan, offload: Offload,
+                           path: str, in_order: Sequence[tuple[int, Sequence[int]]]) -> None:
+    """``merge_all`` where the workers read the records from the SQLite file ``path``
+    themselves (``rebuild_direct``): this process sends each cluster's record ids,
+    ``in_order`` (cluster id, record ids) as the streaming pass would finish them."""
+    started = time.perf_counter()
+    others = plan.timings.search + plan.timings.sets
+    in_flight: deque[asyncio.Future[MergedRows]] = deque()
+    depth = max(1, 2 * offload.workers)
+    try:
+        for batch in chunks(in_order, BATCH):
+            stored = await _stored_merged(conn, [cid for cid, _ids in batch
+                                                 if cid not in plan.fresh])
+            work = [(cid, cid in plan.fresh, stored.get(cid),
+                     [(rid, plan.rule_of.get(rid), plan.old.get(rid) != cid) for rid in ids])
+                    for cid, ids in batch]
+            in_flight.append(offload.submit(merge_cluster_refs, path, work, plan.member_info,
+                                            conn.dialect.name))
+            while len(in_flight) > depth:
+                await _write(conn, await in_flight.popleft(), plan)
+        while in_flight:
+            await _write(conn, await in_flight.popleft(), plan)
+    finally:
+        discard(in_flight)
+    plan.memberships.sort()                # inserted in record id order (the primary key)
+    plan.timings.clustering += (time.perf_counter() - started
+                                - (plan.timings.search + plan.timings.sets - others))
+
+
+async def _stored_merged(conn: AsyncConnection, cluster_ids: list[int]) -> dict[int, str]:
+    """The stored merged JSON of those of ``cluster_ids`` that are live (compared with the
+    new one, so an unchanged cluster keeps its datestamp)."""
+    stored: dict[int, str] = {}
+    for batch in chunks(cluster_ids):
+        stored.update((await conn.execute(sa.select(
+            clusters.c.id, sa.cast(clusters.c.merged, sa.Text)).where(
+            clusters.c.id.in_(batch) & clusters.c.deleted.is_(False)))).all())
+    return stored
+
+
 async def _holdings_between(conn: AsyncConnection, first: int, last: int
                             ) -> dict[int, list[tuple]]:
     """record id → its holdings as (location, call number, lendable, barcode), in id order."""
@@ -160,18 +203,15 @@ async def _submit(conn: AsyncConnection, offload: Offload,
                   ) -> asyncio.Future[MergedRows]:
     """Hand finished clusters to ``merge_clusters``, with the merged record stored for each
     live one (compared there, so an unchanged cluster keeps its datestamp)."""
-    existing = [cid for cid, _sources in ready if cid not in plan.fresh]
-    stored: dict[int, str] = {}
-    for batch in chunks(existing):
-        stored.update((await conn.execute(sa.select(
-            clusters.c.id, sa.cast(clusters.c.merged, sa.Text)).where(
-            clusters.c.id.in_(batch) & clusters.c.deleted.is_(False)))).all())
+    stored = await _stored_merged(conn, [cid for cid, _sources in ready
+                                         if cid not in plan.fresh])
     work = [(cid, cid in plan.fresh, stored.get(cid), sources) for cid, sources in ready]
     return offload.submit(merge_clusters, work, conn.dialect.name)
 
 
 async def _write(conn: AsyncConnection, rows: MergedRows, plan: MergePlan) -> None:
     """Write a batch's cluster rows, search rows and sets."""
+    plan.memberships.extend(rows.memberships)
     if conn.dialect.name == "sqlite":
         stamp = plan.stamp_text(conn)
         if rows.inserts:

@@ -12,8 +12,9 @@ that comes out unchanged keeps its ``updated_at``.
 Where the time goes, and what was done about it (measured with bench/cluster.py):
 the per-record Python work — JSON parse, profile, merged record, search document — runs in
 worker processes (``gateway.index.rebuild_work``, ``cluster_rebuild_workers``) while this
-process reads and writes; automatic cyclic GC is off (every collection walked all profiles);
-on SQLite the secondary indexes of the rewritten tables are built after the bulk insert, and
+process reads and writes; on SQLite the workers read the records from the file themselves
+(``gateway.index.rebuild_direct``: this process sends ids, not every record's JSON twice);
+automatic cyclic GC is off (every collection walked all profiles); on SQLite the secondary indexes of the rewritten tables are built after the bulk insert, and
 new clusters are numbered in the order they are written, so every table keyed by cluster id
 (FTS5 included) is appended to in order. What is left is mostly SQLite's own work on one
 connection (FTS5 tokenizing, B-tree inserts, the WAL) and ``plan_clusters``.
@@ -27,8 +28,10 @@ changed setting) — and with ``repair`` re-clusters the records involved.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections import deque
+from collections.abc import AsyncIterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,10 +40,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.index import hooks
 from gateway.index.bulk import (
     MergePlan, clear_search_and_sets, create_indexes, drop_indexes, insert_rows,
-    merge_all,
+    merge_all, merge_all_direct,
 )
 from gateway.index.engine import decision_pairs, recluster_records, serialize_clustering
 from gateway.index.policy import ClusterPolicy, current_policy
+from gateway.index.rebuild_direct import range_profile_tuples
 from gateway.index.rebuild_work import page_profile_tuples, page_profiles, without_cyclic_gc
 from gateway.index.search import reindex_clusters
 from gateway.index.store import (
@@ -59,10 +63,13 @@ WORKERS_FROM_RECORDS = 20_000
 
 
 async def _all_profiles(conn: AsyncConnection, member_info: dict[int, tuple[str, str]],
-                        offload: Offload, *, write_keys: bool = False) -> list[Profile]:
+                        offload: Offload, *, write_keys: bool = False,
+                        direct: str | None = None) -> list[Profile]:
     """The profile of every live record, in id order (made by ``offload``'s workers while
     the next pages are read). ``write_keys``: insert each batch's match keys as it comes
-    back (the database works while the workers make the next batches)."""
+    back (the database works while the workers make the next batches). ``direct``: the
+    SQLite file the workers read the records from themselves, given ranges of ids
+    (``rebuild_direct``)."""
     profiles: list[Profile] = []
     in_flight: deque[asyncio.Future[list]] = deque()
     depth = max(1, 2 * offload.workers)
@@ -77,20 +84,56 @@ async def _all_profiles(conn: AsyncConnection, member_info: dict[int, tuple[str,
                 (p.record_id, items[k], items[k + 1])
                 for p in made for items in (p.key_items,) for k in range(0, len(items), 2)])
 
-    work = page_profile_tuples if offload.workers else page_profiles
     try:
-        async for rows in live_record_pages(conn, PAGE):
-            texts = [(rid, member_info[member_id][0], local_id, text)
-                     for rid, member_id, local_id, text in rows]
-            for part in chunks(texts, PROFILE_BATCH):
-                in_flight.append(offload.submit(work, part))
-                while len(in_flight) > depth:
-                    await take()
+        async for piece in _profile_work(conn, member_info, offload, direct):
+            in_flight.append(piece)
+            while len(in_flight) > depth:
+                await take()
         while in_flight:
             await take()
     finally:
         discard(in_flight)
     return profiles
+
+
+async def _profile_work(conn: AsyncConnection, member_info: dict[int, tuple[str, str]],
+                        offload: Offload, direct: str | None
+                        ) -> AsyncIterator[asyncio.Future[list]]:
+    """The profile work of every live record, in id order, PROFILE_BATCH records a piece:
+    ranges of ids that the workers read themselves (``direct``), or pages this process reads
+    and ships."""
+    if direct:
+        codes = {member_id: code for member_id, (code, _status) in member_info.items()}
+        first, last = (await conn.execute(sa.select(
+            sa.func.min(records.c.id), sa.func.max(records.c.id)))).one()
+        if first is None:
+            return
+        for start in range(first, last + 1, PROFILE_BATCH):
+            yield offload.submit(range_profile_tuples, direct, start,
+                                 min(start + PROFILE_BATCH - 1, last), codes)
+        return
+    work = page_profile_tuples if offload.workers else page_profiles
+    async for rows in live_record_pages(conn, PAGE):
+        texts = [(rid, member_info[member_id][0], local_id, text)
+                 for rid, member_id, local_id, text in rows]
+        for part in chunks(texts, PROFILE_BATCH):
+            yield offload.submit(work, part)
+
+
+async def _readable_file(conn: AsyncConnection, offload: Offload) -> str | None:
+    """The SQLite file the workers may read the records from themselves
+    (``gateway.index.rebuild_direct``), or None: PostgreSQL, no workers, a database not in a
+    file, or a transaction that has already written (a worker would not see its rows, not
+    yet committed). Asked before the rebuild's first write."""
+    if conn.dialect.name != "sqlite" or not offload.workers:
+        return None
+    path = conn.engine.url.database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    raw = await conn.get_raw_connection()
+    if raw.driver_connection.in_transaction:
+        return None
+    return os.path.abspath(path)
 
 
 async def _worker_count(conn: AsyncConnection, policy: ClusterPolicy) -> int:
@@ -131,13 +174,15 @@ async def rebuild(conn: AsyncConnection, *, policy: ClusterPolicy | None = None,
 async def _rebuild(conn: AsyncConnection, policy: ClusterPolicy, offload: Offload
                    ) -> dict[str, Any]:
     started = time.perf_counter()
+    direct = await _readable_file(conn, offload)
     await serialize_clustering(conn)
     member_info = await member_table(conn)
     # the first write: on SQLite the transaction opens here, so both passes over the records
-    # read one snapshot
+    # read one snapshot (and it takes the write lock: what the workers of the direct path
+    # read cannot change until it commits)
     await conn.execute(match_keys.delete())
     indexes = await drop_indexes(conn)
-    ordered = await _all_profiles(conn, member_info, offload, write_keys=True)
+    ordered = await _all_profiles(conn, member_info, offload, write_keys=True, direct=direct)
     record_count = len(ordered)
     old = await _all_memberships(conn)
     ordered.sort(key=lambda p: p.sort_key)
@@ -182,6 +227,11 @@ async def _rebuild(conn: AsyncConnection, policy: ClusterPolicy, offload: Offloa
             attached.pop(group.record_ids[0], None)
             merge_plan.rule_of.update(attached)
             links.extend((cid, link) for link in group.links)
+    # the direct path hands out each cluster's record ids in the order the streaming pass
+    # would finish the clusters (by their last record id)
+    in_order = sorted(((cid, group.record_ids) for group, cid in zip(plan.groups, chosen,
+                                                                      strict=True)),
+                      key=lambda item: max(item[1])) if direct else []
     del plan, chosen
     new_of = merge_plan.cluster_of
     old_ids = set(old.values())
@@ -190,7 +240,11 @@ async def _rebuild(conn: AsyncConnection, policy: ClusterPolicy, offload: Offloa
     timings.clustering += time.perf_counter() - started
 
     await clear_search_and_sets(conn, old_ids - emptied)
-    await merge_all(conn, merge_plan, offload)
+    if direct:
+        await merge_all_direct(conn, merge_plan, offload, direct, in_order)
+        del in_order
+    else:
+        await merge_all(conn, merge_plan, offload)
     started = time.perf_counter()
     for batch in chunks(sorted(emptied)):
         await conn.execute(clusters.update().where(clusters.c.id.in_(batch)).values(

@@ -82,6 +82,9 @@ class MergedRows:
     holders: list[tuple] = field(default_factory=list)
     languages: list[tuple] = field(default_factory=list)
     sets: list[tuple] = field(default_factory=list)
+    # (record id, cluster id, member id) of each record whose cluster changed: filled by a
+    # worker that read the records itself (``rebuild_direct``); else by the rebuilding process
+    memberships: list[tuple] = field(default_factory=list)
 
 
 def merge_clusters(work: Sequence[ClusterWork], dialect: str) -> MergedRows:

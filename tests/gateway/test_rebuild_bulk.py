@@ -15,7 +15,7 @@ from gateway.index.search import search
 from gateway.ingest import ingest
 from gateway.store.schema import (
     cluster_holders, cluster_identifiers, cluster_languages, cluster_links, cluster_records,
-    cluster_sets, clusters, match_keys, search_docs,
+    cluster_sets, clusters, match_keys, records, search_docs,
 )
 from protocols.oaipmh.provider import set_specs_for
 from protocols.search_query import parse_query
@@ -215,3 +215,53 @@ async def test_a_sqlite_rebuild_reads_unmapped_and_maps_again_even_when_it_fails
     async with store.connect() as conn:
         assert await conn.scalar(sa.text("PRAGMA mmap_size")) == mapped
     assert during == [0, 0]
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)   # workers read SQLite's file
+async def test_sqlite_rebuild_workers_read_the_records_themselves(store, monkeypatch):
+    """With worker processes on SQLite, this process sends ids and never streams the records'
+    JSON (rebuild_direct); what comes out is what the incremental path built."""
+    await load(store)
+    async with store.connect() as conn:
+        incremental = await snapshot(conn)
+
+    def streamed(*_args, **_kwargs):
+        raise AssertionError("the records were streamed through the rebuilding process")
+    monkeypatch.setattr("gateway.index.rebuild.live_record_pages", streamed)
+    monkeypatch.setattr("gateway.index.bulk.live_record_pages", streamed)
+    async with store.begin() as conn:
+        await rebuild(conn, workers=1)
+    async with store.connect() as conn:
+        assert await snapshot(conn) == incremental
+
+
+async def test_a_rebuild_with_workers_sees_what_its_own_transaction_wrote(store):
+    """A worker reading the file would see only committed rows: a transaction that changed a
+    record before the rebuild is rebuilt from rows this process reads and ships."""
+    await load(store)
+    async with store.begin() as conn:
+        rid, normalized = (await conn.execute(sa.select(
+            records.c.id, records.c.normalized).where(records.c.deleted.is_(False))
+            .order_by(records.c.id))).first()
+        changed = {**normalized, "title": "Zzyzx uncommitted title"}
+        await conn.execute(records.update().where(records.c.id == rid).values(
+            normalized=changed, title=changed["title"]))
+        await rebuild(conn, workers=1)
+        cid = await conn.scalar(sa.select(cluster_records.c.cluster_id).where(
+            cluster_records.c.record_id == rid))
+        titles = [r["title"] for r in (await conn.execute(sa.select(clusters.c.merged).where(
+            clusters.c.id == cid))).scalars()]
+    assert titles == ["Zzyzx uncommitted title"]
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+async def test_a_worker_that_cannot_find_a_clusters_record_names_it(store, tmp_path):
+    await load(store)
+    from gateway.index.rebuild_direct import merge_cluster_refs
+    async with store.connect() as conn:
+        rid = await conn.scalar(sa.select(sa.func.min(records.c.id)))
+        members = {m: ("XX", "open") for m in (await conn.execute(
+            sa.select(records.c.member_id).distinct())).scalars()}
+    with pytest.raises(RuntimeError, match=r"records \[987654321\] are no longer live"):
+        merge_cluster_refs(str(tmp_path / "libgate.db"), [
+            (1, True, None, [(rid, None, True), (987654321, None, True)])], members, "sqlite")
