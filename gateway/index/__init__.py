@@ -11,9 +11,23 @@
   :mod:`gateway.index.search_statements`, the dialect-specific text index in
   :mod:`gateway.index.search_sql`
 The rules themselves are pure and live in :mod:`protocols.matching`.
+
+The names below are imported when first asked for: a rebuild's worker process imports
+``gateway.index.rebuild_work`` (pure) and must not pay for SQLAlchemy by way of this package.
 """
 
-from gateway.index.engine import recluster_records
-from gateway.index.policy import ClusterPolicy, configure, current_policy
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {"recluster_records": "gateway.index.engine", "ClusterPolicy": "gateway.index.policy",
+         "configure": "gateway.index.policy", "current_policy": "gateway.index.policy"}
 
 __all__ = ["ClusterPolicy", "configure", "current_policy", "recluster_records"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'gateway.index' has no attribute {name!r}")

@@ -22,8 +22,8 @@ from operator import attrgetter
 import orjson
 
 from gateway.index.merge import SourceRecord, merge_cluster
-from gateway.index.search_sql import fts_row, tsvector_literal
-from gateway.store.engine import dumps_json
+from gateway.index.search_rows import fts_row, tsvector_literal
+from gateway.jsontext import dumps_json
 from protocols.matching import Profile, profile_of
 from protocols.oaipmh.provider import set_specs_for
 from protocols.search_query import search_document

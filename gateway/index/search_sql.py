@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.index.search_rows import PG_WEIGHT_LETTERS, fts_row, lexeme, tsvector_literal
 from gateway.store.schema import search_docs
 from protocols.search_query import TEXT_COLUMNS, SearchDocument, Term
 
@@ -27,53 +28,11 @@ search_fts = sa.table("search_fts", sa.column("rowid", sa.Integer),
                       *(sa.column(name, sa.Text) for name in TEXT_COLUMNS))
 _FTS = sa.literal_column("search_fts")
 BM25_WEIGHTS = (20.0, 5.0, 2.0, 1.0)                    # title, author, subject, other
-PG_WEIGHT_LETTERS = dict(zip(TEXT_COLUMNS, "ABCD"))
 # ts_rank's weights are given as {D, C, B, A}; 1 divides by 1 + log(document length)
 PG_RANK_WEIGHTS = sa.literal_column("'{0.1, 0.2, 0.4, 1.0}'::float4[]")
-MAX_TSVECTOR_POSITION = 16383                            # PostgreSQL's limit
-MAX_POSITIONS_PER_WORD = 255
 
 
 # --- writing ----------------------------------------------------------------------------------
-
-# Between two items of a column (two subjects, title and subtitle) FTS5 gets this token, so a
-# phrase never runs from one item into the next, as on PostgreSQL where a position is
-# skipped. A private-use character is a token to unicode61 and never a word of a query.
-ITEM_GAP = " \ue000 "
-
-
-def fts_row(doc: SearchDocument) -> dict[str, object]:
-    """The FTS5 row of a document: each column its items' words, items ITEM_GAP apart."""
-    row: dict[str, object] = {"rowid": doc.cluster_id}
-    for column in TEXT_COLUMNS:
-        row[column] = ITEM_GAP.join(" ".join(item) for item in doc.text[column])
-    return row
-
-
-def tsvector_literal(doc: SearchDocument) -> str:
-    """The document's tsvector in PostgreSQL's input syntax, positions and weights included.
-
-    Built here rather than with to_tsvector() so that PostgreSQL keeps exactly the words
-    LibGate folded. A position is skipped between items so a phrase never runs from one
-    title or subject into the next.
-    """
-    positions: dict[str, list[str]] = {}
-    position = 0
-    for column in TEXT_COLUMNS:
-        weight = PG_WEIGHT_LETTERS[column]
-        for item in doc.text[column]:
-            for word in item:
-                position = min(position + 1, MAX_TSVECTOR_POSITION)
-                at = positions.setdefault(word, [])
-                if len(at) < MAX_POSITIONS_PER_WORD:
-                    at.append(f"{position}{weight}")
-            position += 1
-    return " ".join(f"{_lexeme(word)}:{','.join(at)}" for word, at in positions.items())
-
-
-def _lexeme(word: str) -> str:
-    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
-
 
 async def delete_text(conn: AsyncConnection, cluster_ids: Sequence[int]) -> None:
     """Remove the text-index rows of these clusters (search_docs rows go separately)."""
@@ -130,7 +89,7 @@ def tsquery_text(terms: Sequence[Term]) -> str:
         for n, word in enumerate(term.words):
             star = "*" if term.prefix and n == len(term.words) - 1 else ""
             mark = f":{star}{weight}" if star or weight else ""
-            lexemes.append(_lexeme(word) + mark)
+            lexemes.append(lexeme(word) + mark)
         parts.append(lexemes[0] if len(lexemes) == 1 else "(" + " <-> ".join(lexemes) + ")")
     return " & ".join(parts)
 

@@ -16,6 +16,7 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from gateway.jsontext import dumps_json
 from gateway.store.direct import DirectSqlite, direct_sqlite_engine
 from gateway.store.sqlite_driver import one_hop_dbapi
 
@@ -48,10 +49,6 @@ def _json_serializer(value: Any) -> str:
     if type(value) is DumpedJSON:
         return str(value)
     return dumps_json(value)
-
-
-def dumps_json(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 # Search reads a search_docs row and an FTS5 docsize row per match, scattered over the file:
