@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from stdnum import isbn as stdnum_isbn
 
 from protocols.search_query import (
-    FILTER_FIELDS, Identifier, QueryError, SearchQuery, Term, parse_query, search_document,
-    search_words,
+    FILTER_FIELDS, MAX_WORD_CHARS, Identifier, QueryError, SearchQuery, Term, parse_query,
+    search_document, search_words,
 )
 from protocols.union import SourceRef, UnionHolding, UnionRecord
 
@@ -25,6 +25,14 @@ def test_accents_and_case_fold_to_the_same_query():
     assert parse_query("Éléments de GÉOMÉTRIE").terms == parse_query("elements geometrie").terms
     assert search_words("L'Éducation sentimentale — Œuvres") == [
         "l", "education", "sentimentale", "oeuvres"]
+
+
+def test_words_longer_than_the_limit_are_cut_and_the_others_kept():
+    digits = "1234567890" * 10
+    assert search_words(f"Note {digits} end") == ["note", digits[:MAX_WORD_CHARS], "end"]
+    exact = "x" * MAX_WORD_CHARS
+    assert search_words(f"{exact} {exact}") == [exact, exact]
+    assert search_words("a " * 40 + "b") == ["a"] * 40 + ["b"]
 
 
 def test_isbn10_and_isbn13_give_the_same_identifier():
