@@ -2,9 +2,11 @@
 
 Builds (untimed) a SQLite store of N records cloned from the real bibliographic records in
 ../shared/data/marc: each clone gets a new local id, a title varied by a generated word, its
-own ISBN/OCLC number, and one of 40 member libraries as holder (with one holding). Roughly a
-third of the records are duplicates: a work is catalogued by 2-3 members, sharing identifiers
-(one of the copies without its ISBN, so it matches on title/author; one in ALL CAPS).
+own ISBN/OCLC number, and one of 40 member libraries as holder (with one holding), and its
+stored match profile as ingest and harvest store it (``--no-stored-profiles``: none, so the
+rebuild makes every profile, as after a change of ``profile_of``). Roughly a third of the
+records are duplicates: a work is catalogued by 2-3 members, sharing identifiers (one of the
+copies without its ISBN, so it matches on title/author; one in ALL CAPS).
 Then, in a child process per size so that peak RSS is its own, it times the rebuild: keys,
 candidate pairs, rules, union-find, memberships, links and merged records, and the search rows
 and OAI sets that follow every cluster change, one transaction; the split (clustering /
@@ -13,18 +15,16 @@ search / sets) is printed.
 Prints records/s (target ≥ 20,000/s), peak RSS (target < 1 GB), the time ratio of the
 largest to the smallest size (target ≤ 2.2 × for 2 × records), and the rebuild's time against
 an anchor run in the same process: one bare pass reading every record's normalized JSON
-(machines are noisy; the ratio says what the clustering costs beyond reading).
+(machines are noisy; the ratio says what the clustering costs beyond reading). Then the CPU:
+the rebuilding process (and of it, the thread SQLite's statements run on: one writer, so one
+core), the workers, and what 20,000 records/s would leave on this machine's cores.
 
-    python bench/cluster.py [--sizes 250000,500000] [--db-dir DIR]
+    python bench/cluster.py [--sizes 250000,500000] [--db-dir DIR] [--no-stored-profiles]
 
-Measured 2026-12-06 on a quiet 2-core machine: 250k records 31.6 s (7,917 records/s, peak
-RSS 546 MB), 500k 72.6 s (6,887 records/s, 903 MB; workers 193 MB); time ratio 2.30 (1.12
-against the anchor; 1.79 in an earlier run the same day, 2.20 in a later one: 500k 87.2 s,
-905 MB). Before the rebuild read the file unmapped (same day): 500k 84.5 s, peak RSS
-1,516 MB — the mapped pages of the database. With the match-key indexes built while the
-plan is made (same day): 250k 35.5 s (550 MB), 500k 63.7 s (7,846 records/s, 907 MB),
-ratio 1.80; CPU 196 µs a record at 500k (1.54 of 2 cores busy), where 20,000 records/s on
-2 cores allows 100 µs — the target needs half the work, not better overlap.
+Latest (2026-12-06, quiet 2-core machine): 500k records in 49.1 s = 10,178 records/s, peak
+RSS 938 MB + 196 MB per worker, CPU 156 µs a record of which SQLite's statements 50 µs on
+one thread, where 20,000 records/s on 2 cores allows 100 µs for everything and 50 µs of wall
+time. Every earlier figure, and what changed between them: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -120,11 +120,16 @@ def clones(count: int, seed: int = 7):
         work += 1
 
 
-async def build_store(path: Path, count: int) -> None:
+async def build_store(path: Path, count: int, stored_profiles: bool = True) -> None:
+    """``stored_profiles``: each record carries its match profile, as ingest and harvest
+    store it; without, every profile is made again by the rebuild (as after a change of
+    ``profile_of``, or for records stored before profiles were kept)."""
     import sqlalchemy as sa
 
+    from gateway.jsontext import dumps_json
     from gateway.store import open_store
     from gateway.store.schema import holdings, members, records
+    from protocols.matching.keys import profile_of, stored_profile
     store = await open_store(f"sqlite:///{path}")
     stamp = datetime.now(UTC)
     async with store.begin() as conn:
@@ -149,7 +154,10 @@ async def build_store(path: Path, count: int) -> None:
                       "source_format": "marc21", "record_type": "bibliographic",
                       "title": norm["title"], "year": norm["year"], "format": norm["format"],
                       "content_hash": norm["local_id"], "normalized": norm, "raw": b"",
-                      "raw_syntax": "iso2709", "created_at": stamp, "updated_at": stamp})
+                      "raw_syntax": "iso2709", "created_at": stamp, "updated_at": stamp,
+                      "match_profile": dumps_json(stored_profile(profile_of(
+                          norm, record_id=rid, member="", local_id=norm["local_id"])))
+                      if stored_profiles else None})
         held.extend({"record_id": rid, "member_id": member_ids[member], **h}
                     for h in norm["holdings"])
         if len(batch) >= 5000:
@@ -180,13 +188,29 @@ async def timed_read(path: Path) -> float:
     return seconds
 
 
+def thread_cpu_seconds(native_id: int | None) -> float:
+    """CPU of one thread of this process (Linux /proc; 0 where it cannot be read)."""
+    try:
+        fields = Path(f"/proc/self/task/{native_id}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, TypeError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def timed_rebuild(path: Path) -> dict:
     from gateway.index.rebuild import rebuild
     from gateway.store import open_store
     store = await open_store(f"sqlite:///{path}")
     started = time.perf_counter()
     async with store.begin() as conn:
+        # the thread aiosqlite runs this connection's statements on: SQLite's own work (one
+        # writer: it cannot be spread over cores)
+        raw = await conn.get_raw_connection()
+        thread = getattr(raw.driver_connection, "_thread", None)
+        native_id = getattr(thread, "native_id", None)
+        sqlite_before = thread_cpu_seconds(native_id)
         result = await rebuild(conn)
+        result["cpu_sqlite"] = thread_cpu_seconds(native_id) - sqlite_before
     result["seconds"] = time.perf_counter() - started
     await store.close()
     return result
@@ -213,11 +237,11 @@ def peak_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def child(path: str, count: int) -> None:
+def child(path: str, count: int, stored_profiles: bool) -> None:
     """Build the store (untimed) in one process, then time read and rebuild in another, so
     the peak RSS reported is the rebuild's own."""
     if count:
-        asyncio.run(build_store(Path(path), count))
+        asyncio.run(build_store(Path(path), count, stored_profiles))
         return
     anchor = asyncio.run(timed_read(Path(path)))
     # the anchor read the whole file (mapped: searches map it, see store.engine): its pages
@@ -242,8 +266,11 @@ def cpu_line(size: int, result: dict) -> str:
     cores = os.cpu_count() or 1
     used = result["cpu_self"] + result["cpu_workers"]
     allowed = size / 20_000 * cores
-    return (f"          CPU: rebuilding process {result['cpu_self']:.1f}s + workers "
-            f"{result['cpu_workers']:.1f}s = {used:.1f}s ({used / size * 1e6:.0f} µs a record), "
+    return (f"          CPU: rebuilding process {result['cpu_self']:.1f}s (of which SQLite's "
+            f"statements {result.get('cpu_sqlite', 0):.1f}s = "
+            f"{result.get('cpu_sqlite', 0) / size * 1e6:.0f} µs a record, on one thread) + "
+            f"workers {result['cpu_workers']:.1f}s = {used:.1f}s ({used / size * 1e6:.0f} µs a "
+            "record), "
             f"{used / result['seconds']:.2f} of {cores} cores busy on average; at 20,000 "
             f"records/s {cores} cores give {allowed:.1f}s ({cores / 20_000 * 1e6:.0f} µs a "
             f"record)")
@@ -253,17 +280,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="250000,500000")
     parser.add_argument("--db-dir", default=None)
+    parser.add_argument("--no-stored-profiles", action="store_true",
+                        help="records without their stored match profile: the rebuild makes "
+                             "every profile (as after a change of profile_of)")
     parser.add_argument("--child", nargs=2, metavar=("DB", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child[0], int(args.child[1]))
+        child(args.child[0], int(args.child[1]), not args.no_stored_profiles)
         return
     sizes = [int(s) for s in args.sizes.split(",")]
     results = {}
     with tempfile.TemporaryDirectory(dir=args.db_dir) as tmp:
         for size in sizes:
             db = Path(tmp) / f"cluster-{size}.db"
-            subprocess.run([sys.executable, __file__, "--child", str(db), str(size)],
+            subprocess.run([sys.executable, __file__, "--child", str(db), str(size),
+                            *(["--no-stored-profiles"] if args.no_stored_profiles else [])],
                            check=True, capture_output=True, text=True)
             out = subprocess.run([sys.executable, __file__, "--child", str(db), "0"],
                                  check=True, capture_output=True, text=True)

@@ -113,9 +113,9 @@ async def _profile_work(conn: AsyncConnection, member_info: dict[int, tuple[str,
                                  min(start + PROFILE_BATCH - 1, last), codes)
         return
     work = page_profile_tuples if offload.workers else page_profiles
-    async for rows in live_record_pages(conn, PAGE):
-        texts = [(rid, member_info[member_id][0], local_id, text)
-                 for rid, member_id, local_id, text in rows]
+    async for rows in live_record_pages(conn, PAGE, with_profile=True):
+        texts = [(rid, member_info[member_id][0], local_id, text, stored)
+                 for rid, member_id, local_id, text, stored in rows]
         for part in chunks(texts, PROFILE_BATCH):
             yield offload.submit(work, part)
 

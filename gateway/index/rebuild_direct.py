@@ -56,10 +56,10 @@ def range_profile_tuples(path: str, first: int, last: int, codes: dict[int, str]
     """``page_profile_tuples`` of the live bibliographic records with ids first..last
     (``codes``: member id → member code)."""
     rows = reader(path).execute(
-        f"SELECT id, member_id, local_id, normalized FROM records WHERE id BETWEEN ? AND ? "
-        f"AND {LIVE} ORDER BY id", (first, last)).fetchall()
-    texts: list[RecordText] = [(rid, codes[member_id], local_id, text)
-                               for rid, member_id, local_id, text in rows]
+        f"SELECT id, member_id, local_id, normalized, match_profile FROM records "
+        f"WHERE id BETWEEN ? AND ? AND {LIVE} ORDER BY id", (first, last)).fetchall()
+    texts: list[RecordText] = [(rid, codes[member_id], local_id, text, stored)
+                               for rid, member_id, local_id, text, stored in rows]
     return page_profile_tuples(texts)
 
 

@@ -1,8 +1,9 @@
 """The CPU half of `libgate clusters rebuild`: pure functions of plain data, run in worker
 processes (``gateway.workers``) while the rebuilding process reads and writes the store.
 
-A rebuild is two streaming passes over the records. The first turns each record's
-normalized JSON into its :class:`~protocols.matching.Profile` (``page_profiles``); the
+A rebuild is two streaming passes over the records. The first gives each record its
+:class:`~protocols.matching.Profile` (``page_profiles``: the one stored with the record, or
+made from its normalized JSON when there is none of this version); the
 second, once the clusters are known, turns each cluster's records into its merged record,
 search rows and OAI sets (``merge_clusters``). Both take and return only tuples of ints,
 strings and bools, which cross a process boundary cheaply, and both call the functions the
@@ -25,11 +26,12 @@ from gateway.index.merge import SourceRecord, merge_cluster
 from gateway.index.search_rows import fts_row, tsvector_literal
 from gateway.jsontext import dumps_json
 from protocols.matching import Profile, profile_of
+from protocols.matching.keys import profile_from_stored
 from protocols.oaipmh.provider import set_specs_for
 from protocols.search_query import search_document
 
-# (record id, member code, local id, normalized JSON)
-RecordText = tuple[int, str, str, str]
+# (record id, member code, local id, normalized JSON, stored match profile JSON or None)
+RecordText = tuple[int, str, str, str, str | None]
 # (record id, member code, local id, normalized JSON, member status, rule that attached it,
 #  holdings as (location, call number, lendable, barcode))
 SourceText = tuple[int, str, str, str, str, str | None, Sequence[tuple]]
@@ -57,10 +59,22 @@ def without_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
+def profile_from_texts(record_id: int, member: str, local_id: str, text: str,
+                       stored: str | None) -> Profile:
+    """A record's profile: the one stored with it (``records.match_profile``) when
+    ``profile_of`` of this version made it, else made from its normalized JSON."""
+    if stored is not None:
+        made = profile_from_stored(orjson.loads(stored), record_id=record_id, member=member,
+                                   local_id=local_id)
+        if made is not None:
+            return made
+    return profile_of(orjson.loads(text), record_id=record_id, member=member,
+                      local_id=local_id)
+
+
 def page_profiles(rows: Sequence[RecordText]) -> list[Profile]:
     """The profile of each record of a page."""
-    return [profile_of(orjson.loads(text), record_id=rid, member=member, local_id=local_id)
-            for rid, member, local_id, text in rows]
+    return [profile_from_texts(*row) for row in rows]
 
 
 def page_profile_tuples(rows: Sequence[RecordText]) -> list[tuple]:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.index.merge import SourceRecord, merge_cluster
+from gateway.index.rebuild_work import profile_from_texts
 from gateway.store.records import FreshRecord
 from gateway.store.schema import (
     cluster_decisions, cluster_links, cluster_records, clusters, holdings, match_keys, members,
@@ -37,16 +38,19 @@ def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
         yield batch
 
 
-async def live_record_pages(conn: AsyncConnection, page: int = 5000
-                            ) -> AsyncIterator[list[Any]]:
-    """Every live bibliographic record (id, member_id, local_id, normalized JSON as text), in
-    id order, ``page`` rows at a time: the streaming read of `libgate clusters rebuild`, which
-    parses the JSON where it is used (in a worker process when there are several cores)."""
+async def live_record_pages(conn: AsyncConnection, page: int = 5000, *,
+                            with_profile: bool = False) -> AsyncIterator[list[Any]]:
+    """Every live bibliographic record (id, member_id, local_id, normalized JSON as text,
+    and with ``with_profile`` its stored match profile), in id order, ``page`` rows at a
+    time: the streaming read of `libgate clusters rebuild`, which parses the JSON where it is
+    used (in a worker process when there are several cores)."""
     last = 0
+    columns = [records.c.id, records.c.member_id, records.c.local_id,
+               sa.cast(records.c.normalized, sa.Text)]
+    if with_profile:
+        columns.append(records.c.match_profile)
     while True:
-        rows = (await conn.execute(sa.select(
-            records.c.id, records.c.member_id, records.c.local_id,
-            sa.cast(records.c.normalized, sa.Text)).where(
+        rows = (await conn.execute(sa.select(*columns).where(
             (records.c.id > last) & records.c.deleted.is_(False)
             & (records.c.record_type == "bibliographic")).order_by(records.c.id)
             .limit(page))).all()
@@ -91,14 +95,16 @@ async def load_profiles(conn: AsyncConnection, record_ids: Collection[int],
                                            member=member_info[known.member_id][0],
                                            local_id=known.local_id)
     for batch in chunks(sorted(wanted)):
+        # the JSON as text: parsed only for a record without a stored profile of this version
         rows = (await conn.execute(sa.select(
             records.c.id, records.c.member_id, records.c.local_id, records.c.deleted,
-            records.c.record_type, records.c.normalized).where(records.c.id.in_(batch)))).all()
+            records.c.record_type, sa.cast(records.c.normalized, sa.Text).label("text"),
+            records.c.match_profile).where(records.c.id.in_(batch)))).all()
         for row in rows:
             if clusterable(row):
-                profiles[row.id] = profile_of(row.normalized, record_id=row.id,
-                                              member=member_info[row.member_id][0],
-                                              local_id=row.local_id)
+                profiles[row.id] = profile_from_texts(
+                    row.id, member_info[row.member_id][0], row.local_id, row.text,
+                    row.match_profile)
     return profiles
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store.engine import DumpedJSON, dumps_json
 from gateway.store.schema import holdings, quarantine, records
-from protocols.matching.keys import Profile, profile_of
+from protocols.matching.keys import Profile, profile_of, stored_profile
 from protocols.records import NormalizedRecord
 
 # Bump when the normalizer's output changes, so a re-ingest of unchanged bytes refreshes rows.
@@ -40,6 +40,8 @@ class IncomingRecord:
     # the match profile, made ahead with the JSON (record id 0, member ""): the index fills
     # those in instead of profiling the record again; cleared with ``normalized_json``
     profile: Profile | None = None
+    # ``stored_profile(profile)`` as the records.match_profile JSON, made with it
+    profile_json: str | None = None
 
     def dump_normalized(self) -> None:
         """Serialize ``normalized`` now (in a worker), so storing it needs no JSON work."""
@@ -50,12 +52,19 @@ class IncomingRecord:
         """Everything the store and the index need made ahead, where the record was
         converted (a harvest or ingest worker): the JSON, and for a live bibliographic
         record its match profile — made from that JSON as the store will hand it back, as
-        the index would make it (``load_profiles`` fills in record id and member)."""
+        the index would make it (``load_profiles`` fills in record id and member) — and the
+        profile's stored form (``records.match_profile``)."""
         self.dump_normalized()
-        if (not self.deleted and self.normalized is not None
-                and self.normalized.record_type == "bibliographic"):
+        if self.clusterable:
             self.profile = profile_of(orjson.loads(self.normalized_json), record_id=0,
                                       member="", local_id=self.local_id)
+            self.profile_json = dumps_json(stored_profile(self.profile))
+
+    @property
+    def clusterable(self) -> bool:
+        """A live bibliographic record: the union index clusters it (and needs its profile)."""
+        return (not self.deleted and self.normalized is not None
+                and self.normalized.record_type == "bibliographic")
 
     @property
     def content_hash(self) -> str:
@@ -111,8 +120,9 @@ class BatchCounts:
 def _row(member_id: int, run_id: int | None, item: IncomingRecord, stamp: datetime,
          digest: str, endpoint_id: int | None) -> dict[str, Any]:
     norm = item.normalized
-    if norm is not None and item.normalized_json is None:
-        item.dump_normalized()
+    if norm is not None and (item.normalized_json is None
+                             or (item.profile is None and item.clusterable)):
+        item.prepare()                # in this process: no worker made them ahead
     return {
         "member_id": member_id, "local_id": item.local_id, "endpoint_id": endpoint_id,
         "source_format": norm.source_format if norm else "marc21",
@@ -122,6 +132,7 @@ def _row(member_id: int, run_id: int | None, item: IncomingRecord, stamp: dateti
         "normalized": DumpedJSON(item.normalized_json) if norm else {}, "raw": item.raw,
         "raw_syntax": item.raw_syntax, "deleted": item.deleted, "datestamp": item.datestamp,
         "last_run_id": run_id, "updated_at": stamp,
+        "match_profile": item.profile_json,
     }
 
 
@@ -180,7 +191,7 @@ async def upsert_batch(conn: AsyncConnection, member_id: int, run_id: int | None
                 if item.normalized is not None:
                     item.normalized.local_id = lid
                     item.normalized_json = None
-                    item.profile = None
+                    item.profile = item.profile_json = None
         seen.add(lid)
         final[lid] = item                 # harvest: the last version in a batch wins
 

@@ -102,6 +102,9 @@ records = sa.Table(
     sa.Column("last_run_id", sa.Integer),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
+    # protocols.matching.stored_profile of the live bibliographic record, as JSON text (None:
+    # not made yet; a profile of another PROFILE_VERSION is made again by whoever reads it)
+    sa.Column("match_profile", sa.Text),
     sa.UniqueConstraint("member_id", "local_id", name="uq_records_member_local"),
 )
 sa.Index("ix_records_member_deleted", records.c.member_id, records.c.deleted)

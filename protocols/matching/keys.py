@@ -160,6 +160,46 @@ def profile_of(normalized: Mapping[str, Any], *, record_id: int, member: str,
     return profile
 
 
+# The stored form of a profile (records.match_profile) says which profile_of made it: change
+# what profile_of or the keys give and this number must change with it, so that profiles
+# stored before are made again, not trusted. tests/protocols/test_matching_profiles.py holds
+# the fingerprint of today's profiles of the real records, and fails until both change.
+PROFILE_VERSION = 1
+
+
+def stored_profile(profile: Profile) -> list[Any]:
+    """``profile`` as a plain list (JSON-ready) without what the store row holds anyway
+    (record id, member, local id), ``PROFILE_VERSION`` first."""
+    return [PROFILE_VERSION, profile.format, profile.year, profile.pages, profile.title,
+            profile.subtitle, profile.title_numbers, profile.garbled, profile.author,
+            profile.publisher, profile.edition_numbers, profile.series_numbers,
+            profile.content, profile.key_items]
+
+
+def profile_from_stored(items: Any, *, record_id: int, member: str, local_id: str
+                        ) -> Profile | None:
+    """The profile ``stored_profile`` gave (lists read back as tuples), or None when it was
+    made by another ``PROFILE_VERSION`` or is not a stored profile at all: the caller makes
+    it again from the record."""
+    if not isinstance(items, list) or len(items) != 14 or items[0] != PROFILE_VERSION:
+        return None
+    (_version, format_, year, pages, title, subtitle, title_numbers, garbled, author,
+     publisher, edition_numbers, series_numbers, content, key_items) = items
+    # one string object per key kind and publisher, as profile_of gives (a rebuild holds
+    # every profile: a string apiece would add ~250 bytes a record)
+    key_items[::2] = [_KIND_STRINGS.get(kind, kind) for kind in key_items[::2]]
+    return Profile(record_id=record_id, member=member, local_id=local_id,
+                   format=sys.intern(format_), year=year, pages=pages, title=title,
+                   subtitle=subtitle, title_numbers=tuple(title_numbers), garbled=garbled,
+                   author=author, publisher=sys.intern(publisher),
+                   edition_numbers=tuple(edition_numbers),
+                   series_numbers=tuple(series_numbers), content=content,
+                   key_items=tuple(key_items))
+
+
+_KIND_STRINGS = {kind: kind for kind in KEY_KINDS}
+
+
 def title_key(profile: Profile) -> str | None:
     """Folded, truncated title + "|" + author surname; None without a usable title."""
     compact = profile.title[:TITLE_KEY_LENGTH].strip()

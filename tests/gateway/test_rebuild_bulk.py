@@ -17,6 +17,8 @@ from gateway.store.schema import (
     cluster_holders, cluster_identifiers, cluster_languages, cluster_links, cluster_records,
     cluster_sets, clusters, match_keys, records, search_docs,
 )
+from protocols.matching import profile_of
+from protocols.matching.keys import PROFILE_VERSION, stored_profile
 from protocols.oaipmh.provider import set_specs_for
 from protocols.search_query import parse_query
 from protocols.union import UnionRecord
@@ -265,3 +267,73 @@ async def test_a_worker_that_cannot_find_a_clusters_record_names_it(store, tmp_p
     with pytest.raises(RuntimeError, match=r"records \[987654321\] are no longer live"):
         merge_cluster_refs(str(tmp_path / "libgate.db"), [
             (1, True, None, [(rid, None, True), (987654321, None, True)])], members, "sqlite")
+
+
+async def live_ids(conn) -> list[int]:
+    return list((await conn.execute(sa.select(records.c.id).where(
+        records.c.deleted.is_(False) & (records.c.record_type == "bibliographic"))
+        .order_by(records.c.id))).scalars())
+
+
+async def test_ingest_stores_each_records_match_profile(store):
+    await load(store)
+    async with store.connect() as conn:
+        rows = (await conn.execute(sa.select(
+            records.c.id, records.c.local_id, records.c.normalized, records.c.match_profile)
+            .where(records.c.id.in_(await live_ids(conn))))).all()
+    assert len(rows) > 150
+    for row in rows:
+        assert json.loads(row.match_profile) == json.loads(json.dumps(stored_profile(
+            profile_of(row.normalized, record_id=row.id, member="", local_id=row.local_id))))
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+async def test_a_rebuild_trusts_stored_profiles_of_this_version_and_remakes_the_others(
+        store, workers):
+    await load(store)
+    async with store.connect() as conn:
+        incremental = await snapshot(conn)
+        ids = await live_ids(conn)
+    # none, or made by an older profile_of: made again from the records
+    async with store.begin() as conn:
+        await conn.execute(records.update().where(records.c.id.in_(ids[::2])).values(
+            match_profile=json.dumps([PROFILE_VERSION - 1, *([None] * 13)])))
+        await conn.execute(records.update().where(records.c.id.in_(ids[1::2])).values(
+            match_profile=None))
+    async with store.begin() as conn:
+        await rebuild(conn, workers=workers)
+    async with store.connect() as conn:
+        assert await snapshot(conn) == incremental
+    # of this version: taken as stored (a content key changed in the store shows in the keys)
+    async with store.begin() as conn:
+        rid, local_id, normalized = (await conn.execute(sa.select(
+            records.c.id, records.c.local_id, records.c.normalized).where(
+            records.c.id == ids[0]))).one()
+        stored = stored_profile(profile_of(normalized, record_id=rid, member="",
+                                           local_id=local_id))
+        items = list(stored[-1])
+        items[items.index("content") + 1] = "tampered"
+        stored[-1] = items
+        await conn.execute(records.update().where(records.c.id == rid).values(
+            match_profile=json.dumps(stored)))
+    async with store.begin() as conn:
+        await rebuild(conn, workers=workers)
+        contents = set((await conn.execute(sa.select(match_keys.c.value).where(
+            (match_keys.c.record_id == rid) & (match_keys.c.kind == "content")))).scalars())
+    assert contents == {"tampered"}
+
+
+async def test_the_incremental_path_reads_stored_profiles_of_this_version_only(store):
+    await load(store)
+    from gateway.index.store import load_profiles, member_table
+    async with store.begin() as conn:
+        first, second = (await live_ids(conn))[:2]
+        made = await load_profiles(conn, [first, second], await member_table(conn))
+        for rid, version in ((first, PROFILE_VERSION), (second, PROFILE_VERSION - 1)):
+            stored = stored_profile(made[rid])
+            stored[0], stored[4] = version, "a title put in the store"
+            await conn.execute(records.update().where(records.c.id == rid).values(
+                match_profile=json.dumps(stored)))
+        read = await load_profiles(conn, [first, second], await member_table(conn))
+    assert read[first].title == "a title put in the store"
+    assert read[second] == made[second]
