@@ -21,10 +21,11 @@ core), the workers, and what 20,000 records/s would leave on this machine's core
 
     python bench/cluster.py [--sizes 250000,500000] [--db-dir DIR] [--no-stored-profiles]
 
-Latest (2026-12-06, quiet 2-core machine): 500k records in 49.1 s = 10,178 records/s, peak
-RSS 938 MB + 196 MB per worker, CPU 156 µs a record of which SQLite's statements 50 µs on
-one thread, where 20,000 records/s on 2 cores allows 100 µs for everything and 50 µs of wall
-time. Every earlier figure, and what changed between them: docs/benchmarks.md.
+Latest (2026-12-06, quiet 2-core machine): 250k records 26.9 s, 500k 51.5 s = 9,709
+records/s (another run 49.1 s), peak RSS 937 MB + 198 MB per worker, time ratio 1.92; CPU
+162 µs a record, of which SQLite's statements 52 µs on one thread, where 20,000 records/s
+on 2 cores allows 100 µs for everything and 50 µs of wall time. Every earlier figure, and
+what changed between them: docs/benchmarks.md.
 """
 
 from __future__ import annotations
