@@ -188,9 +188,10 @@ SETTINGS: tuple[Setting, ...] = (
             int, _positive),
     Setting("cluster_rebuild_workers", _DEFAULT_REBUILD_WORKERS,
             "Processes that profile records and build merged records and search rows during "
-            "`libgate clusters rebuild` while it reads and writes the store (0: in its own "
-            "process; default: one per core, at most 2; a store of under 20,000 records "
-            "uses none).", int, _non_negative),
+            "`libgate clusters rebuild` while it writes the store; on SQLite they read the "
+            "records from the file themselves (0: all in its own process; default: one per "
+            "core, at most 2; a store of under 20,000 records uses none).", int,
+            _non_negative),
     Setting("cluster_ignore_keys", "",
             "Match keys that are never evidence, comma-separated KIND:VALUE (e.g. "
             "\"isbn:9780000000002, oclc:1\"); kinds: isbn issn oclc lccn id title content.",
