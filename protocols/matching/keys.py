@@ -187,14 +187,15 @@ def profile_from_stored(items: Any, *, record_id: int, member: str, local_id: st
      publisher, edition_numbers, series_numbers, content, key_items) = items
     # one string object per key kind and publisher, as profile_of gives (a rebuild holds
     # every profile: a string apiece would add ~250 bytes a record)
-    key_items[::2] = [_KIND_STRINGS.get(kind, kind) for kind in key_items[::2]]
+    keys = list(key_items)
+    keys[::2] = [_KIND_STRINGS.get(kind, kind) for kind in keys[::2]]
     return Profile(record_id=record_id, member=member, local_id=local_id,
                    format=sys.intern(format_), year=year, pages=pages, title=title,
                    subtitle=subtitle, title_numbers=tuple(title_numbers), garbled=garbled,
                    author=author, publisher=sys.intern(publisher),
                    edition_numbers=tuple(edition_numbers),
                    series_numbers=tuple(series_numbers), content=content,
-                   key_items=tuple(key_items))
+                   key_items=tuple(keys))
 
 
 _KIND_STRINGS = {kind: kind for kind in KEY_KINDS}
