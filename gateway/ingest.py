@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from connectors.marcfile import MarcFileConnector, is_url
+from gateway.garbage_collection import fewer_full_collections
 from gateway.index import recluster_records
 from gateway.registry import member_id as lookup_member_id
 from gateway.store import Store
@@ -115,6 +116,10 @@ class Ingest:
         self.shown_source = redact_url(source) if is_url(source) else source
 
     async def run(self) -> IngestReport:
+        with fewer_full_collections():       # batches keep thousands of objects alive
+            return await self._run()
+
+    async def _run(self) -> IngestReport:
         started = time.perf_counter()
         async with self.store.begin() as conn:
             self.member_id = await lookup_member_id(conn, self.member)

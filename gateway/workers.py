@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
+from gateway.garbage_collection import collect_oldest_rarely
+
 PR_SET_PDEATHSIG = 1        # <linux/prctl.h>
 PARENT_POLL_SECONDS = 0.5
 T = TypeVar("T")
@@ -43,6 +45,7 @@ def die_with_parent(parent_pid: int) -> None:
             pass                # the polling thread below still covers it
     if os.getppid() != parent_pid:
         os._exit(1)             # the parent died before the signal was armed
+    collect_oldest_rarely()     # a worker's batches keep thousands of objects alive too
 
     def watch() -> None:
         while os.getppid() == parent_pid:

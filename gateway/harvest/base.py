@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from connectors.errors import ConnectorError
+from gateway.garbage_collection import fewer_full_collections
 from gateway.harvest.lease import acquire, new_owner, release, renew
 from gateway.index import recluster_records
 from gateway.harvest.report import HarvestReport, last_run
@@ -63,6 +64,10 @@ class EndpointHarvest:
         log.warning("member %s: retrying in %.1fs after %s", self.member, delay, cause)
 
     async def run(self) -> HarvestReport:
+        with fewer_full_collections():       # pages keep thousands of objects alive
+            return await self._run()
+
+    async def _run(self) -> HarvestReport:
         current_member.set(self.member)
         started = time.perf_counter()
         holder = await acquire(self.store, self.endpoint.id, self.owner, self.lease_seconds)
