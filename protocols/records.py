@@ -8,11 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from protocols.picklable import by_fields
+
 FORMATS = (
     "book", "ebook", "serial", "e-journal", "article", "map", "score", "video", "audio", "other",
 )
 
 
+@by_fields
 @dataclass(slots=True)
 class Holding:
     """One institution's copy (852, or 9xx item data): where it is and whether it lends."""
@@ -25,12 +28,14 @@ class Holding:
     source: str = "852"               # the field the holding was read from
 
 
+@by_fields
 @dataclass(slots=True)
 class Link:
     url: str
     label: str | None = None
 
 
+@by_fields
 @dataclass(slots=True)
 class NormalizedRecord:
     """One member's record of one bibliographic item, normalized.
