@@ -38,6 +38,9 @@ ran at 91 % of a core, its conversion worker at 44 %.
 Later the same day: 50k a 1,790/s, b 19,378/s, c 1,631/s (c/a 0.91); 200k c 1,459/s, peak
 RSS 176 MB + 86 MB worker once page commits read SQLite unmapped (573 MB before); 20
 members: floor 1.22 s alone, 2.11 s together (1.74x), LibGate 2.56 s / 34.54 s.
+Session 7 (same day), with one full garbage collection in 100 (gateway.garbage_collection),
+A/B in the same hour: c 1,535 -> 1,935/s (c/a 0.78 -> 0.99, c/b 0.08), CPU 883 -> 710 µs a
+record; 20 members: floor 1.17 s / 1.93 s (1.65x), LibGate 2.32 s / 26.46 s (11.4x).
 Why the targets stay out of reach on 2 cores (the CPU line): every page also writes
 clusters, merged records, search rows and OAI sets (issue 4) — LibGate spends ~520 µs of
 CPU a record in the harvesting process and ~300 µs in its worker, where the target rate

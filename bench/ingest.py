@@ -10,6 +10,9 @@ times, which the index must join into clusters that size and re-merge on every b
 Batches are converted in ``harvest_workers`` processes, as ``libgate ingest`` runs them.
 Measured 2026-12-06, quiet: 100k 2,176 vs 4,013 records/s = 0.54 (190 MB + 92 MB worker),
 400k 0.56 (202 + 92 MB); an earlier run 0.49 / 0.54. Before the workers: 0.38 / 0.38.
+Session 7 (same day), with one full garbage collection in 100 (gateway.garbage_collection):
+100k 2,495 vs 3,914 records/s = 0.64 (191 + 93 MB), 400k 0.66 (204 + 93 MB); the code before,
+in the same hour, 0.49 at 100k.
 Then in this one script:
 
   baseline  pymarc.MARCReader over the file, doing nothing else
