@@ -86,7 +86,8 @@ def serve(db: str, key_file: str, verify: bool, verify_workers: int | None) -> N
     from aiohttp import web
 
     from config.settings import load_settings
-    from gateway.app import create_app, tune_gc_for_serving
+    from gateway.app import create_app
+    from gateway.garbage_collection import tune_gc_for_serving
     from gateway.keys import VERIFIER, VERIFY_SIGNATURES
     import logging
     logging.disable(logging.WARNING)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -78,18 +77,6 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return json_error(exc.status_hint, str(exc))
     except json.JSONDecodeError as exc:
         return json_error(400, f"request body is not valid JSON: {exc}")
-
-
-def tune_gc_for_serving() -> None:
-    """For a long-running server process (`libgate serve`; bench/broker.py's server does the
-    same): what startup made (modules, tables, settings) is never garbage, so freeze it and
-    full collections stop rescanning it — they paused the event loop 130-150 ms under the
-    broker bench. And collect the youngest generation every 10,000 net allocations instead of
-    700: almost everything a request allocates is freed by reference counting, and the
-    default threshold ran ~250 collections (up to 10 ms each) per 4,000 messages."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(10_000, 10, 10)
 
 
 def create_app(settings: Settings, store: Store | None = None, *,

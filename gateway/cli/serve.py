@@ -11,8 +11,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from config.settings import Settings
-from gateway.app import create_app, tune_gc_for_serving
+from gateway.app import create_app
 from gateway.cli.base import command, console, get_settings, main, run_async, setup_logging
+from gateway.garbage_collection import tune_gc_for_serving
 from gateway.store import Store
 
 
