@@ -45,7 +45,6 @@ def die_with_parent(parent_pid: int) -> None:
             pass                # the polling thread below still covers it
     if os.getppid() != parent_pid:
         os._exit(1)             # the parent died before the signal was armed
-    collect_oldest_rarely()     # a worker's batches keep thousands of objects alive too
 
     def watch() -> None:
         while os.getppid() == parent_pid:
@@ -55,10 +54,18 @@ def die_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="libgate-parent-watch", daemon=True).start()
 
 
+def start_pool_worker(parent_pid: int) -> None:
+    """Initializer of a ``spawn_pool`` worker: it dies with its parent, and collects its
+    oldest generation rarely (its batches keep thousands of objects alive, as a harvest's
+    pages do in the parent: ``gateway.garbage_collection``)."""
+    die_with_parent(parent_pid)
+    collect_oldest_rarely()
+
+
 def spawn_pool(workers: int) -> ProcessPoolExecutor:
     """``workers`` spawned processes that die with this one."""
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=die_with_parent, initargs=(os.getpid(),))
+                               initializer=start_pool_worker, initargs=(os.getpid(),))
 
 
 class Offload:

@@ -3,8 +3,11 @@ harvest call, what the store's connections see."""
 
 from __future__ import annotations
 
+import inspect
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pymarc
 from lxml import etree
@@ -78,17 +81,24 @@ async def stored_titles(store: Store) -> dict[str, str | None]:
     return {r.local_id: r.title for r in rows}
 
 
-def mmap_sizes_seen(monkeypatch, module) -> list[int]:
+def seen_at_each_batch(monkeypatch, module, read: Callable[[Any], Any]) -> list[Any]:
     """Spy on ``module.upsert_batch`` (harvest pages and ingest batches write through it):
-    the SQLite ``mmap_size`` of its connection at each call."""
-    seen: list[int] = []
+    what ``read(conn)`` gives (awaited if it must be) at each call."""
+    seen: list[Any] = []
     upsert = module.upsert_batch
 
     async def spy(conn, *args, **kwargs):
-        seen.append(await conn.scalar(sa.text("PRAGMA mmap_size")))
+        value = read(conn)
+        seen.append(await value if inspect.isawaitable(value) else value)
         return await upsert(conn, *args, **kwargs)
     monkeypatch.setattr(module, "upsert_batch", spy)
     return seen
+
+
+def mmap_sizes_seen(monkeypatch, module) -> list[int]:
+    """The SQLite ``mmap_size`` of the connection of each batch ``module`` writes."""
+    return seen_at_each_batch(monkeypatch, module,
+                              lambda conn: conn.scalar(sa.text("PRAGMA mmap_size")))
 
 
 async def mmap_size(store: Store) -> int:

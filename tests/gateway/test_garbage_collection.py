@@ -10,8 +10,9 @@ import pytest
 from gateway import registry
 from gateway.garbage_collection import FULL_COLLECTION_EVERY, fewer_full_collections
 from gateway.ingest import ingest
+from gateway.workers import spawn_pool
 from tests.fakes.fake_member import FakeMember
-from tests.gateway.harvest_helpers import harvest, real_fake_records
+from tests.gateway.harvest_helpers import harvest, real_fake_records, seen_at_each_batch
 from tests.shared_data import require_shared
 
 
@@ -25,14 +26,7 @@ def default_thresholds():
 
 def oldest_thresholds_seen(monkeypatch, module) -> list[int]:
     """The oldest generation's threshold at each batch ``module`` writes."""
-    seen: list[int] = []
-    upsert = module.upsert_batch
-
-    async def spy(conn, *args, **kwargs):
-        seen.append(gc.get_threshold()[2])
-        return await upsert(conn, *args, **kwargs)
-    monkeypatch.setattr(module, "upsert_batch", spy)
-    return seen
+    return seen_at_each_batch(monkeypatch, module, lambda _conn: gc.get_threshold()[2])
 
 
 def test_overlapping_holders_keep_the_setting_until_the_last_ends(default_thresholds):
@@ -71,3 +65,11 @@ async def test_a_harvest_commits_its_pages_with_rare_full_collections(
     assert report.status == "succeeded", report.error
     assert seen == [FULL_COLLECTION_EVERY] * 3
     assert gc.get_threshold() == default_thresholds
+
+
+def test_a_conversion_worker_collects_its_oldest_generation_rarely_for_life():
+    pool = spawn_pool(1)
+    try:
+        assert pool.submit(gc.get_threshold).result(timeout=60)[2] == FULL_COLLECTION_EVERY
+    finally:
+        pool.shutdown()
